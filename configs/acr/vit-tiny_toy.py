@@ -1,0 +1,31 @@
+# CPU recipe on the synthetic toy dataset (`make demo`): a tiny ViT with 8 px patches
+# trained from scratch (no pretrained weights are needed), AdamW, a few minutes on 2 cores.
+_base_ = [
+    '../_base_/models/acr_vit.py', '../_base_/datasets/toy_cls.py',
+    '../_base_/default_runtime.py'
+]
+model = dict(
+    data_preprocessor=dict(size_divisor=8),
+    backbone=dict(
+        arch='vit_tiny_patch16_224',
+        pretrained=False,
+        drop_path_rate=0.0,
+        timm_kwargs=dict(img_size=96, patch_size=8, depth=6)),
+    head=dict(num_classes=5, start_layer=4),
+    acr_loss=dict(loss_weight=125.0))
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
+    clip_grad=dict(max_norm=5.0))
+max_epochs = 12
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, begin=0, end=1, by_epoch=True,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, begin=1, end=max_epochs, by_epoch=True,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=4)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=4))

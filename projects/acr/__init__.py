@@ -1,0 +1,7 @@
+"""ACR: all-pairs consistency regularization for weakly supervised segmentation.
+
+Importing the package registers its components in mmsegmentation's registries.
+"""
+from . import datasets, evaluation, models, visualization  # noqa: F401
+
+__version__ = '0.1.0'

@@ -1,0 +1,279 @@
+# Copyright (c) ACR-WSSS contributors. All rights reserved.
+"""mIoU of class activation maps with a sweep of the background threshold."""
+import logging
+import os.path as osp
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+from mmengine.structures import BaseDataElement
+from mmengine.utils import mkdir_or_exist
+from mmseg.registry import METRICS
+
+from .threshold_sweep import (_to_numpy, check_thresholds, confusion_from_histogram,
+                              iou_from_confusion, nanmean_last, precision_from_confusion,
+                              recall_from_confusion, threshold_histogram)
+
+
+def _field(obj: Any, key: str, default: Any = None) -> Any:
+    """Read ``key`` from a data element (attribute access) or a dict.
+
+    mmengine's ``Evaluator`` hands metrics ``data_sample.to_dict()``, where
+    the metainfo keys sit next to the data fields; metrics called directly
+    usually get the data elements themselves. Both are accepted.
+    """
+    if isinstance(obj, dict):
+        if key in obj:
+            return obj[key]
+        meta = obj.get('metainfo')
+        return meta.get(key, default) if isinstance(meta, dict) else default
+    return getattr(obj, key, default)
+
+
+def _unwrap_data(obj: Any) -> Any:
+    """Return ``obj.data`` for ``PixelData``-like wrappers (or their dicts), else ``obj``."""
+    if isinstance(obj, (BaseDataElement, dict)):
+        data = _field(obj, 'data')
+        if data is not None:
+            return data
+    return obj
+
+
+@METRICS.register_module()
+class CAMMetric(BaseMetric):
+    """Segmentation quality of class activation maps over background thresholds.
+
+    Each CAM is turned into a mask for every threshold ``t`` of the sweep
+    (foreground ``1 + argmax_c cam[c]`` where ``max_c cam[c] > t``, background
+    elsewhere) and compared with the ground truth. Confusion matrices are
+    accumulated over the whole split, not averaged per image; the reported
+    numbers are those of the threshold with the best mIoU, where the mean runs
+    over the ``C + 1`` classes (background first) that occur in the ground
+    truth or the prediction.
+
+    Per image only a sparse histogram over (threshold rank, gt, foreground
+    label) is kept: it holds the same information as the ``(T, C + 1, C + 1)``
+    confusion matrices, but its size grows with the classes present in the
+    image, not with ``C^2``, which keeps distributed gathering cheap on COCO.
+
+    Args:
+        thresholds (Sequence[float], optional): Background thresholds to
+            sweep; sorted internally. Defaults to None, which means
+            ``num_thresholds`` evenly spaced values over ``threshold_range``.
+        num_thresholds (int): Number of thresholds when ``thresholds`` is not
+            given. Defaults to 20.
+        threshold_range (tuple[float, float]): Half-open range ``[lo, hi)``
+            split into ``num_thresholds`` steps. Defaults to (0.0, 1.0), so the
+            default sweep is 0.00, 0.05, ..., 0.95.
+        ignore_index (int): Ground-truth label that is not evaluated.
+            Defaults to 255.
+        cam_key (str): Field of the data sample holding the CAMs, a tensor of
+            shape (C, H, W) in [0, 1] at the original image size. Defaults to
+            ``'pred_cams'``.
+        class_names (Sequence[str], optional): The ``C + 1`` class names,
+            background first. Defaults to None, which uses
+            ``dataset_meta['classes']``, or generic names when there is no
+            dataset meta either.
+        save_curve (str, optional): Where to save a plot of mIoU against the
+            threshold (any format matplotlib writes, e.g. ``.png``) each time
+            metrics are computed. Defaults to None (no plot).
+        collect_device (str): Device used to gather results across ranks,
+            ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Prefix of the metric names. Defaults to None,
+            which means :attr:`default_prefix` (``'cam'``).
+        collect_dir (str, optional): Directory for gathering results when
+            ``collect_device`` is ``'cpu'``. Defaults to None (a temporary one).
+
+    Attributes:
+        last_table (OrderedDict | None): Per-class results at the best
+            threshold from the last :meth:`compute_metrics`, as columns
+            ``'Class'``, ``'IoU'``, ``'Precision'``, ``'Recall'`` (percent).
+        last_curve (dict | None): ``{'thresholds': (T,), 'mIoU': (T,)}`` from
+            the last :meth:`compute_metrics`, mIoU in percent.
+    """
+
+    default_prefix: Optional[str] = 'cam'
+
+    def __init__(self,
+                 thresholds: Optional[Sequence[float]] = None,
+                 num_thresholds: int = 20,
+                 threshold_range: Tuple[float, float] = (0.0, 1.0),
+                 ignore_index: int = 255,
+                 cam_key: str = 'pred_cams',
+                 class_names: Optional[Sequence[str]] = None,
+                 save_curve: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        if thresholds is None:
+            if int(num_thresholds) < 1:
+                raise ValueError(f'num_thresholds must be >= 1, got {num_thresholds}')
+            lo, hi = (float(v) for v in threshold_range)
+            if not hi > lo:
+                raise ValueError(f'threshold_range must be (lo, hi) with hi > lo, '
+                                 f'got {threshold_range}')
+            # Multiplying before dividing gives 0.15 rather than 0.15000000000000002.
+            thresholds = lo + (hi - lo) * np.arange(int(num_thresholds)) / int(num_thresholds)
+        self.thresholds = check_thresholds(np.sort(np.asarray(thresholds, dtype=np.float64)))
+        self.ignore_index = ignore_index
+        self.cam_key = cam_key
+        self._class_names = list(class_names) if class_names is not None else None
+        self.save_curve = save_curve
+        self.last_table: Optional[Dict[str, list]] = None
+        self.last_curve: Optional[Dict[str, np.ndarray]] = None
+
+    @property
+    def class_names(self) -> Optional[List[str]]:
+        """The ``C + 1`` class names (background first), if known."""
+        if self._class_names is not None:
+            return self._class_names
+        meta = self.dataset_meta or {}
+        classes = meta.get('classes')
+        return list(classes) if classes is not None else None
+
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        """Accumulate the threshold histogram of every sample in a batch.
+
+        Args:
+            data_batch (Any): The batch from the dataloader (unused).
+            data_samples (Sequence[SegDataSample | dict]): Model outputs, each
+                with ``cam_key`` (tensor of shape (C, H, W)) and
+                ``gt_sem_seg`` (``PixelData`` with ``data`` of shape
+                (1, H, W), or its dict form).
+        """
+        names = self.class_names
+        for sample in data_samples:
+            img = _field(sample, 'img_path', '<unknown image>')
+            cams = _field(sample, self.cam_key)
+            if cams is None:
+                raise KeyError(f'data sample of {img} has no field {self.cam_key!r}')
+            gt = _field(sample, 'gt_sem_seg')
+            if gt is None:
+                raise KeyError(f'data sample of {img} has no field gt_sem_seg')
+            cams = _to_numpy(_unwrap_data(cams))
+            gt = _to_numpy(_unwrap_data(gt))
+            if gt.ndim == 3 and gt.shape[0] == 1:
+                gt = gt[0]
+            if cams.ndim != 3 or gt.shape != cams.shape[1:]:
+                raise ValueError(f'{img}: CAMs of shape {tuple(cams.shape)} do not match the '
+                                 f'ground truth of shape {tuple(gt.shape)}; expected (C, H, W) '
+                                 'and (H, W) or (1, H, W)')
+            if names is not None and cams.shape[0] != len(names) - 1:
+                raise ValueError(f'{img}: CAMs of shape {tuple(cams.shape)} have {cams.shape[0]} '
+                                 f'classes, expected {len(names) - 1} (the {len(names)} class '
+                                 'names without background)')
+            hist = threshold_histogram(cams, gt, self.thresholds, self.ignore_index)
+            index = np.flatnonzero(hist)
+            self.results.append(
+                dict(shape=hist.shape, index=index.astype(np.int64), count=hist.reshape(-1)[index]))
+
+    def _sum_histograms(self, results: List[dict]) -> np.ndarray:
+        shapes = {tuple(r['shape']) for r in results}
+        if len(shapes) != 1:
+            raise ValueError(f'results have different histogram shapes {sorted(shapes)}: '
+                             'the CAMs do not all have the same number of classes')
+        shape = shapes.pop()
+        index = np.concatenate([r['index'] for r in results])
+        count = np.concatenate([r['count'] for r in results])
+        # Float weights are exact for totals below 2**53 pixels.
+        total = np.bincount(index, weights=count, minlength=int(np.prod(shape)))
+        return np.rint(total).astype(np.int64).reshape(shape)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Sum the histograms and report the metrics at the best threshold.
+
+        Args:
+            results (list[dict]): Outputs of :meth:`process` from all ranks.
+
+        Returns:
+            dict[str, float]: ``'mIoU'``, ``'precision'``, ``'recall'`` (means
+            over classes, in percent) at ``'best_threshold'``.
+        """
+        if not results:
+            raise ValueError('CAMMetric got no results to evaluate')
+        conf = confusion_from_histogram(self._sum_histograms(results))  # (T, K, K)
+        iou = iou_from_confusion(conf)  # (T, K)
+        precision = precision_from_confusion(conf)
+        recall = recall_from_confusion(conf)
+        miou = nanmean_last(iou)  # (T,)
+
+        if np.all(np.isnan(miou)):
+            print_log('CAMMetric: no valid ground-truth pixels, metrics are nan',
+                      logger='current', level=logging.WARNING)
+            best = 0
+        else:
+            # The first maximum: ties go to the lowest threshold.
+            best = int(np.nanargmax(miou))
+
+        num_classes = conf.shape[-1]
+        names = self.class_names
+        if names is None or len(names) != num_classes:
+            names = ['background'] + [f'class_{i}' for i in range(1, num_classes)]
+
+        self.last_table = OrderedDict(
+            Class=list(names),
+            IoU=(iou[best] * 100).tolist(),
+            Precision=(precision[best] * 100).tolist(),
+            Recall=(recall[best] * 100).tolist())
+        self.last_curve = dict(thresholds=self.thresholds.copy(), mIoU=miou * 100)
+        self._log_results(best)
+        if self.save_curve:
+            self._plot_curve(self.save_curve, best)
+
+        return dict(
+            mIoU=float(miou[best] * 100),
+            best_threshold=float(self.thresholds[best]),
+            precision=float(nanmean_last(precision[best]) * 100),
+            recall=float(nanmean_last(recall[best]) * 100))
+
+    def _log_results(self, best: int) -> None:
+        table = self.last_table
+        curve = self.last_curve
+        try:
+            from prettytable import PrettyTable
+        except ImportError:  # pragma: no cover - prettytable is a runtime requirement
+            PrettyTable = None
+        columns = list(table.keys())
+        rows = [[table['Class'][i]] + [f'{table[c][i]:.2f}' for c in columns[1:]]
+                for i in range(len(table['Class']))]
+        if PrettyTable is not None:
+            pt = PrettyTable(columns)
+            pt.align['Class'] = 'l'
+            for row in rows:
+                pt.add_row(row)
+            text = pt.get_string()
+        else:
+            lines = ['| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]
+            lines += ['| ' + ' | '.join(map(str, row)) + ' |' for row in rows]
+            text = '\n'.join(lines)
+        t_best = float(curve['thresholds'][best])
+        print_log(f'CAM per-class results at background threshold {t_best:.3f}:\n{text}',
+                  logger='current')
+        points = ' '.join(f'{t:.2f}:{m:.1f}' for t, m in zip(curve['thresholds'], curve['mIoU']))
+        print_log(f'CAM mIoU vs threshold: {points}', logger='current')
+
+    def _plot_curve(self, path: str, best: int) -> None:
+        # The object-oriented API with the Agg canvas leaves pyplot's global
+        # state and the process-wide backend untouched.
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        t = self.last_curve['thresholds']
+        miou = self.last_curve['mIoU']
+        fig = Figure(figsize=(5, 3.5))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        ax.plot(t, miou, marker='o', markersize=3)
+        ax.axvline(t[best], color='tab:red', linestyle='--', linewidth=1,
+                   label=f'best t={t[best]:.2f}, mIoU={miou[best]:.1f}')
+        ax.set_xlabel('background threshold')
+        ax.set_ylabel('mIoU (%)')
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc='best')
+        fig.tight_layout()
+        dirname = osp.dirname(osp.abspath(path))
+        mkdir_or_exist(dirname)
+        fig.savefig(path, dpi=120)

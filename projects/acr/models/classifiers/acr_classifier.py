@@ -1,0 +1,202 @@
+"""The stage-1 model: a ViT classifier trained with ACR, producing GETAM class maps."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from ..backbones.attention_vit import ViTOutput
+from ..utils import view_token_index
+
+DEFAULT_TEST_CFG = dict(
+    scales=(1.0, ),  # image scales of the test-time augmentation
+    flip=True,  # also average the horizontally flipped image
+    refine=True,  # propagate the maps along the summed patch attention
+    use_gt_labels=True,  # maps for the annotated classes, as usual in WSSS
+    score_thr=0.5,  # classes kept when use_gt_labels is False
+    batched_backward=True,  # all classes in one vectorised backward pass
+)
+
+
+@MODELS.register_module()
+class ACRClassifier(BaseModel):
+    """Image-level classifier whose training adds all-pairs consistency (ACR).
+
+    Training takes two views of each image (inputs (B, 2, 3, H, W) with ``view_flip``
+    in the data samples), computes the multilabel loss on both and the ACR loss between
+    their attentions. Prediction returns, for each image, GETAM class maps at the
+    original image size in ``pred_cams`` (C, H, W), min-max normalised per class, and
+    the class probabilities in ``pred_scores`` (C,).
+
+    Args:
+        backbone (dict): Config of the backbone (:class:`AttentionViT`).
+        head (dict): Config of the head (:class:`CAMHead`); ``in_channels`` is filled in.
+        acr_loss (dict, optional): Config of :class:`ACRLoss`; None or ``loss_weight=0``
+            trains the classifier alone (then a single view suffices).
+        data_preprocessor (dict, optional): Config of the data preprocessor.
+        test_cfg (dict, optional): Overrides of ``DEFAULT_TEST_CFG``.
+        init_cfg (dict, optional): mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: Dict,
+                 head: Dict,
+                 acr_loss: Optional[Dict] = None,
+                 data_preprocessor: Optional[Dict] = None,
+                 test_cfg: Optional[Dict] = None,
+                 init_cfg: Optional[Dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        head = dict(head)
+        head.setdefault('in_channels', self.backbone.embed_dim)
+        self.head = MODELS.build(head)
+        use_acr = acr_loss is not None and acr_loss.get('loss_weight', 1.0) != 0
+        self.acr_loss = MODELS.build(acr_loss) if use_acr else None
+        self.test_cfg = dict(DEFAULT_TEST_CFG, **(test_cfg or {}))
+
+    @staticmethod
+    def _labels(data_samples: Sequence[SegDataSample], device) -> torch.Tensor:
+        labels = np.stack([np.asarray(s.img_labels, dtype=np.float32) for s in data_samples])
+        return torch.from_numpy(labels).to(device)
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[SegDataSample]] = None,
+                mode: str = 'tensor') -> Union[Dict, List, torch.Tensor]:
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.head(self.backbone(inputs).cls_token)
+        raise RuntimeError(f'invalid mode "{mode}": use loss, predict or tensor')
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[SegDataSample]) -> Dict[str, torch.Tensor]:
+        """Classification loss on every view plus the ACR loss between views.
+
+        Args:
+            inputs (Tensor): (B, V, 3, H, W) views, or (B, 3, H, W) for one view.
+            data_samples (list[SegDataSample]): With ``img_labels`` (C,) and, for two
+                views, ``view_flip``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_cls`` and, with ACR, ``loss_intensity`` and
+            ``loss_affinity``.
+        """
+        if inputs.ndim == 4:
+            inputs = inputs[:, None]
+        b, v = inputs.shape[:2]
+        out = self.backbone(inputs.flatten(0, 1))  # view index runs fastest
+        logits = self.head(out.cls_token)
+        labels = self._labels(data_samples, logits.device).repeat_interleave(v, dim=0)
+        losses = self.head.loss(logits, labels)
+        if self.acr_loss is not None:
+            if v != 2:
+                raise ValueError(f'the ACR loss needs two views per image, got {v}; '
+                                 "add dict(type='PairedViews') to the train pipeline")
+            attn = out.mean_attns()
+            attn = attn.view((b, v) + attn.shape[1:])
+            index = view_token_index([s.view_flip for s in data_samples], out.grid,
+                                     device=attn.device)
+            losses.update(
+                self.acr_loss(attn[:, 0], attn[:, 1], index, out.num_prefix_tokens))
+        return losses
+
+    def _class_ids(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The classes to map: annotated ones, or predicted ones."""
+        if not self.test_cfg['use_gt_labels']:
+            labels = (logits.sigmoid() > self.test_cfg['score_thr']).to(labels.dtype)
+        return labels
+
+    def _cams_at_scale(self, inputs: torch.Tensor, present: torch.Tensor,
+                       scale: float) -> torch.Tensor:
+        """GETAM maps at one scale (with optional flip), at the input resolution.
+
+        Args:
+            inputs (Tensor): (B, 3, H, W).
+            present (Tensor): Multi-hot (B, C) of the classes to map.
+            scale (float): Resize factor.
+
+        Returns:
+            Tensor: (B, C, H, W), zero for classes not present.
+        """
+        b, _, h, w = inputs.shape
+        x = inputs
+        if scale != 1.0:
+            d = self.data_preprocessor.size_divisor
+            size = (max(d, round(h * scale / d) * d), max(d, round(w * scale / d) * d))
+            x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+        if self.test_cfg['flip']:
+            x = torch.cat([x, x.flip(-1)])
+        class_ids = present.any(0).nonzero()[:, 0]
+        cams = inputs.new_zeros((b, present.shape[1], h, w))
+        if class_ids.numel() == 0:
+            return cams
+        out: ViTOutput = self.backbone(x)
+        logits = self.head(out.cls_token)
+        cam = self.head.getam(logits, out, class_ids,
+                              batched=self.test_cfg['batched_backward'])
+        if self.test_cfg['refine']:
+            cam = self.head.refine(cam, self.head.affinity(out))
+        cam = self.head.to_grid(cam, out.grid)  # (K, B', gh, gw)
+        if self.test_cfg['flip']:
+            cam = cam[:, :b] + cam[:, b:].flip(-1)
+        cam = F.interpolate(cam.transpose(0, 1), size=(h, w), mode='bilinear',
+                            align_corners=False)  # (B, K, H, W)
+        cams[:, class_ids] = cam * present[:, class_ids, None, None]
+        return cams
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: List[SegDataSample]) -> List[SegDataSample]:
+        """GETAM class maps with test-time augmentation.
+
+        Args:
+            inputs (Tensor): (B, 3, H, W), padded.
+            data_samples (list[SegDataSample]): With ``img_labels``, ``img_shape``
+                and ``ori_shape``.
+
+        Returns:
+            list[SegDataSample]: The samples with ``pred_cams`` (C, H0, W0) in [0, 1]
+            at the original size and ``pred_scores`` (C,).
+        """
+        if inputs.ndim == 5:  # views given at test time: use the first
+            inputs = inputs[:, 0]
+        labels = self._labels(data_samples, inputs.device)
+        # GETAM differentiates the class scores; evaluation loops run under no_grad.
+        with torch.enable_grad():
+            logits = self.head(self.backbone(inputs).cls_token).detach()
+            present = self._class_ids(logits, labels)
+            cams = sum(self._cams_at_scale(inputs, present, s)
+                       for s in self.test_cfg['scales'])
+        for i, sample in enumerate(data_samples):
+            ih, iw = sample.img_shape[:2]
+            cam = cams[i:i + 1, :, :ih, :iw]
+            oh, ow = sample.ori_shape[:2]
+            if (oh, ow) != (ih, iw):
+                cam = F.interpolate(cam, size=(oh, ow), mode='bilinear',
+                                    align_corners=False)
+            cam = normalize_cams(cam[0])
+            sample.set_field(cam, 'pred_cams', field_type='data')
+            sample.set_field(logits[i].sigmoid(), 'pred_scores', field_type='data')
+        return data_samples
+
+
+def normalize_cams(cams: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Min-max normalises each non-empty map to [0, 1]; empty maps stay zero.
+
+    Args:
+        cams (Tensor): (C, H, W), non-negative.
+
+    Returns:
+        Tensor: (C, H, W).
+    """
+    flat = cams.flatten(1)
+    lo = flat.min(dim=1).values[:, None, None]
+    hi = flat.max(dim=1).values[:, None, None]
+    nonempty = (hi > 0).to(cams.dtype)
+    return (cams - lo) / (hi - lo + eps) * nonempty

@@ -1,0 +1,3 @@
+from .acr_loss import ACRLoss
+
+__all__ = ['ACRLoss']

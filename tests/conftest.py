@@ -1,0 +1,17 @@
+import os
+
+import pytest
+import torch
+
+# W&B must never try the network from tests.
+os.environ.setdefault('WANDB_MODE', 'offline')
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(autouse=True)
+def _mmseg_scope():
+    from mmengine.registry import init_default_scope
+
+    import projects.acr  # noqa: F401  (registers the components)
+    init_default_scope('mmseg')
+    yield
