@@ -21,7 +21,7 @@ help:
 	@echo "make demo       build the toy dataset, train ACR on CPU, print CAM mIoU on toy val"
 	@echo "make test       run the full test suite (includes the slow end-to-end tests)"
 	@echo "make test-fast  run the unit tests only"
-	@echo "make lint       ruff over the package, tools and tests"
+	@echo "make lint       flake8 and isort over the package, tools and tests"
 
 setup: $(STAMP)
 
@@ -53,7 +53,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not slow"
 
 lint: $(STAMP)
-	$(PY) -m ruff check projects tools tests
+	$(PY) -m flake8 projects tools tests && $(PY) -m isort --check-only --diff projects tools tests
 
 clean:
 	rm -rf work_dirs .pytest_cache

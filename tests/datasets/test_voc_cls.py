@@ -351,7 +351,7 @@ def test_pipeline_loads_image_and_mask(voc_root):
     pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')]
     with DefaultScope.overwrite_default_scope('mmseg'):
         dataset = VOCClsDataset(data_root=root, pipeline=pipeline)
-        for i, (img_id, mask) in enumerate(masks.items()):
+        for i, mask in enumerate(masks.values()):
             results = dataset[i]
             assert results['img'].shape == mask.shape + (3, )
             assert results['gt_seg_map'].shape == mask.shape

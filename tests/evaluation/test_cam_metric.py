@@ -1,4 +1,3 @@
-# Copyright (c) ACR-WSSS contributors. All rights reserved.
 import numpy as np
 import pytest
 import torch

@@ -75,4 +75,4 @@ def test_flip_tta_result_is_flip_invariant():
     for im in (img, img.flip(-1)):
         data = dict(inputs=[im], data_samples=[_sample([1, 0, 0, 0])])
         outs.append(model.test_step(data)[0].pred_cams)
-    torch.testing.assert_close(outs[0], outs[1].flip(-1), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(outs[0], outs[1].flip(-1), rtol=1e-3, atol=1e-4)

@@ -28,6 +28,7 @@ import os.path as osp
 import shutil
 import tempfile
 import time
+from types import MappingProxyType
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -44,19 +45,22 @@ TOY_PALETTE = ((0, 0, 0), (205, 25, 30), (245, 135, 15), (30, 70, 215), (35, 150
 GENERATOR_VERSION = 1
 COMPLETE_MARKER = '.complete'
 
-_SPLIT_CODES = {'train': 0, 'val': 1}
+_SPLITS = ('train', 'val')
 _SUPERSAMPLE = 2          # image rendered at 2x and averaged down: antialiased edges
 _MIN_VISIBLE = 0.45       # an object keeps at least this fraction of its area unoccluded
 _JPEG_QUALITY = 95
 
-# Class colours in [0, 1]: body, texture and part colours per class id.
-_RGB = {
-    name: np.array(rgb, dtype=np.float64) / 255.0
-    for name, rgb in dict(
+# Colours of the class appearances, 8-bit RGB.
+_COLOURS = MappingProxyType(
+    dict(
         red=(205, 25, 30), black=(18, 16, 14), white=(242, 240, 232), orange=(245, 135, 15),
         blue=(30, 70, 215), yellow=(245, 215, 30), green=(35, 150, 45),
-        light_green=(170, 230, 110), brown=(110, 65, 25), magenta=(200, 30, 190)).items()
-}
+        light_green=(170, 230, 110), brown=(110, 65, 25), magenta=(200, 30, 190)))
+
+
+def _rgb(name: str) -> np.ndarray:
+    """A named colour as floats in [0, 1], shape (3,)."""
+    return np.asarray(_COLOURS[name], dtype=np.float64) / 255.0
 
 
 # ------------------------------------------------------------------------------------------
@@ -107,13 +111,13 @@ class _Blob:
 
 
 def _random_blob(rng: np.random.Generator, cx: float, cy: float, radius: float,
-                 min_aspect: float = 0.55) -> _Blob:
+                 aspect: float) -> _Blob:
     num_harmonics = 3
     return _Blob(
         cx=cx,
         cy=cy,
         radius=radius,
-        aspect=float(rng.uniform(min_aspect, 1.0)),
+        aspect=aspect,
         angle=float(rng.uniform(0, np.pi)),
         power=float(rng.choice([2.0, 2.0, 3.0, 4.0])),
         amps=tuple(float(a) for a in rng.uniform(-0.09, 0.09, num_harmonics)),
@@ -156,13 +160,16 @@ class _ToyObject:
 
 
 def _random_object(rng: np.random.Generator, class_id: int, img_size: int) -> _ToyObject:
+    # The size is the mean diameter sqrt(major * minor), so that elongated objects are not
+    # systematically smaller in area than round ones.
     size = rng.uniform(0.15, 0.45) * img_size
-    radius = size / 2
+    aspect = float(rng.uniform(0.55, 1.0))
+    radius = size / 2 / aspect**0.5
     margin = 0.6 * radius
     cx, cy = rng.uniform(margin, img_size - margin, 2)
     return _ToyObject(
         class_id=class_id,
-        body=_random_blob(rng, float(cx), float(cy), radius),
+        body=_random_blob(rng, float(cx), float(cy), radius, aspect),
         period=float(rng.uniform(4.5, 6.5)),
         offset=tuple(float(o) for o in rng.uniform(0, 20, 2)),
         gain=float(rng.uniform(0.85, 1.1)),
@@ -180,46 +187,46 @@ def _paint_ladybird(obj: _ToyObject, u, v, part):
     d = obj.period * 1.25
     du = np.mod(u + obj.offset[0], d) - d / 2
     dv = np.mod(v + obj.offset[1], d) - d / 2
-    body = _pick(du**2 + dv**2 <= (0.3 * d)**2, _RGB['black'], _RGB['red'])
+    body = _pick(du**2 + dv**2 <= (0.3 * d)**2, _rgb('black'), _rgb('red'))
     # Black head with two white eyes.
     r = obj.part_radius
     pu, pv = u - 0.92 * obj.tip - 0.3 * r, np.abs(v) - 0.45 * r
-    head = _pick(pu**2 + pv**2 <= (0.28 * r + 0.5)**2, _RGB['white'], _RGB['black'])
+    head = _pick(pu**2 + pv**2 <= (0.28 * r + 0.5)**2, _rgb('white'), _rgb('black'))
     return _pick(part, head, body)
 
 
 def _paint_tiger(obj: _ToyObject, u, v, part):
     wobble = 1.2 * np.sin(v / 3.0 + obj.offset[1])
     stripe = np.sin(2 * np.pi * (u + wobble + obj.offset[0]) / obj.period) > 0.35
-    body = _pick(stripe, _RGB['black'], _RGB['orange'])
+    body = _pick(stripe, _rgb('black'), _rgb('orange'))
     # White muzzle with a black nose.
     r = obj.part_radius
     nose = (u - 0.92 * obj.tip - 0.45 * r)**2 + v**2 <= (0.3 * r + 0.4)**2
-    return _pick(part, _pick(nose, _RGB['black'], _RGB['white']), body)
+    return _pick(part, _pick(nose, _rgb('black'), _rgb('white')), body)
 
 
 def _paint_chessboard(obj: _ToyObject, u, v, part):
     cell = obj.period * 0.75
     parity = (np.floor((u + obj.offset[0]) / cell) + np.floor((v + obj.offset[1]) / cell)) % 2
-    body = _pick(parity > 0, _RGB['white'], _RGB['blue'])
-    return _pick(part, _RGB['yellow'] + 0 * u[..., None], body)
+    body = _pick(parity > 0, _rgb('white'), _rgb('blue'))
+    return _pick(part, _rgb('yellow') + 0 * u[..., None], body)
 
 
 def _paint_leaf(obj: _ToyObject, u, v, part):
     # Chevron veins and a midrib.
     vein = np.mod((u + 0.8 * np.abs(v) + obj.offset[0]) / obj.period, 1.0) < 0.28
     vein |= np.abs(v) < 0.7
-    body = _pick(vein, _RGB['light_green'], _RGB['green'])
-    return _pick(part, _RGB['brown'] + 0 * u[..., None], body)
+    body = _pick(vein, _rgb('light_green'), _rgb('green'))
+    return _pick(part, _rgb('brown') + 0 * u[..., None], body)
 
 
 def _paint_target(obj: _ToyObject, u, v, part):
     ring = np.sin(2 * np.pi * np.sqrt(u**2 + v**2) / obj.period) > 0
-    body = _pick(ring, _RGB['white'], _RGB['magenta'])
+    body = _pick(ring, _rgb('white'), _rgb('magenta'))
     # Magenta hub with a yellow centre.
     r = obj.part_radius
     dot = (u - 0.92 * obj.tip)**2 + v**2 <= (0.35 * r + 0.3)**2
-    return _pick(part, _pick(dot, _RGB['yellow'], _RGB['magenta']), body)
+    return _pick(part, _pick(dot, _rgb('yellow'), _rgb('magenta')), body)
 
 
 _PAINTERS: Tuple[Callable, ...] = (None, _paint_ladybird, _paint_tiger, _paint_chessboard,
@@ -340,7 +347,8 @@ def _render_background(rng: np.random.Generator, size: int) -> np.ndarray:
     for _ in range(int(rng.integers(2, 7))):
         radius = rng.uniform(0.08, 0.3) * img_size
         cx, cy = rng.uniform(0, img_size, 2)
-        blob = _random_blob(rng, float(cx), float(cy), float(radius), min_aspect=0.35)
+        blob = _random_blob(rng, float(cx), float(cy), float(radius),
+                            float(rng.uniform(0.35, 1.0)))
         win = _window(blob.extent, cx, cy, img_size)
         u, v = blob.to_local(*_coords(win, scale))
         inside = blob.contains(u, v)
@@ -414,7 +422,7 @@ def render_toy_sample(rng: np.random.Generator,
 # The dataset on disk
 # ------------------------------------------------------------------------------------------
 def _sample_rng(seed: int, split: str, index: int) -> np.random.Generator:
-    return np.random.default_rng([seed, _SPLIT_CODES[split], index])
+    return np.random.default_rng([seed, _SPLITS.index(split), index])
 
 
 def _overlay(img: np.ndarray, mask: np.ndarray) -> np.ndarray:

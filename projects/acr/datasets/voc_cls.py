@@ -67,8 +67,9 @@ class VOCClsDataset(BaseDataset):
         data_root (str): Dataset root; must exist.
         ann_file (str): Image-id list, relative to ``data_root`` unless absolute.
             Defaults to ``'ImageSets/Segmentation/train_aug.txt'``.
-        data_prefix (dict): ``img_path`` and ``seg_map_path`` directories, relative to
-            ``data_root`` unless absolute.
+        data_prefix (dict, optional): ``img_path`` and ``seg_map_path`` directories,
+            relative to ``data_root`` unless absolute. Defaults to
+            ``dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')``.
         img_suffix (str): Image file suffix. Defaults to ``'.jpg'``.
         seg_map_suffix (str): Mask file suffix. Defaults to ``'.png'``.
         label_cache (bool | str): Cache the labels derived from the masks. ``True`` stores
@@ -90,8 +91,7 @@ class VOCClsDataset(BaseDataset):
     def __init__(self,
                  data_root: str,
                  ann_file: str = 'ImageSets/Segmentation/train_aug.txt',
-                 data_prefix: dict = dict(
-                     img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+                 data_prefix: Optional[dict] = None,
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
                  label_cache: Union[bool, str] = True,
@@ -108,6 +108,8 @@ class VOCClsDataset(BaseDataset):
                                     'an existing directory')
         if not ann_file:
             raise ValueError(f'{type(self).__name__}: ann_file (the image-id list) is required')
+        if data_prefix is None:
+            data_prefix = dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')
         for key in ('img_path', 'seg_map_path'):
             if key not in data_prefix:
                 raise KeyError(f'{type(self).__name__}: data_prefix lacks the key {key!r} '

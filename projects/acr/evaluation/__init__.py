@@ -1,4 +1,3 @@
-# Copyright (c) ACR-WSSS contributors. All rights reserved.
 """Metrics of class activation maps and pseudo labels."""
 from .cam_metric import CAMMetric
 from .threshold_sweep import (confusion_from_histogram, iou_from_confusion, miou_from_confusion,

@@ -1,4 +1,3 @@
-# Copyright (c) ACR-WSSS contributors. All rights reserved.
 """mIoU of class activation maps with a sweep of the background threshold."""
 import logging
 import os.path as osp
@@ -252,7 +251,8 @@ class CAMMetric(BaseMetric):
         t_best = float(curve['thresholds'][best])
         print_log(f'CAM per-class results at background threshold {t_best:.3f}:\n{text}',
                   logger='current')
-        points = ' '.join(f'{t:.2f}:{m:.1f}' for t, m in zip(curve['thresholds'], curve['mIoU']))
+        pairs = zip(curve['thresholds'], curve['mIoU'], strict=True)
+        points = ' '.join(f'{t:.2f}:{m:.1f}' for t, m in pairs)
         print_log(f'CAM mIoU vs threshold: {points}', logger='current')
 
     def _plot_curve(self, path: str, best: int) -> None:

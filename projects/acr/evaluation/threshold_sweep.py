@@ -1,4 +1,3 @@
-# Copyright (c) ACR-WSSS contributors. All rights reserved.
 """Confusion matrices of class activation maps for a sweep of background thresholds.
 
 A CAM over ``C`` foreground classes is turned into a segmentation with a

@@ -10,7 +10,7 @@ def prepare_runtime(cfg: Config, amp: bool = False) -> Config:
     """Makes a config runnable here, in place.
 
     * gloo instead of NCCL when there is no GPU;
-    * mixed precision on request: fp16 with dynamic loss scaling on GPU, bf16 on CPU;
+    * mixed precision on request: fp16 with dynamic loss scaling on GPU, bf16 autocast on CPU;
     * mmengine checkpoints loadable by ``torch.load(weights_only=True)``.
 
     Args:
@@ -30,9 +30,10 @@ def prepare_runtime(cfg: Config, amp: bool = False) -> Config:
         if wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
             print_log('AMP is already on in the config', logger='current')
         else:
-            wrapper.type = 'AmpOptimWrapper'
+            # mmengine's AmpOptimWrapper needs an accelerator.
             if cuda:
+                wrapper.type = 'AmpOptimWrapper'
                 wrapper.loss_scale = 'dynamic'
             else:
-                wrapper.dtype = 'bfloat16'
+                wrapper.type = 'BF16OptimWrapper'
     return cfg

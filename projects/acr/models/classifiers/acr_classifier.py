@@ -5,7 +5,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
@@ -186,8 +185,11 @@ class ACRClassifier(BaseModel):
         return data_samples
 
 
-def normalize_cams(cams: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Min-max normalises each non-empty map to [0, 1]; empty maps stay zero.
+def normalize_cams(cams: torch.Tensor) -> torch.Tensor:
+    """Min-max normalises each non-constant map to [0, 1]; constant maps become zero.
+
+    GETAM values are products of attention and gradients and can be tiny (1e-8), so no
+    additive epsilon is used: maps are divided by their own range.
 
     Args:
         cams (Tensor): (C, H, W), non-negative.
@@ -197,6 +199,6 @@ def normalize_cams(cams: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """
     flat = cams.flatten(1)
     lo = flat.min(dim=1).values[:, None, None]
-    hi = flat.max(dim=1).values[:, None, None]
-    nonempty = (hi > 0).to(cams.dtype)
-    return (cams - lo) / (hi - lo + eps) * nonempty
+    span = flat.max(dim=1).values[:, None, None] - lo
+    tiny = torch.finfo(cams.dtype).tiny
+    return (cams - lo) / span.clamp(min=tiny) * (span > 0).to(cams.dtype)
