@@ -19,10 +19,10 @@ test_pipeline = [
     dict(type='PackClsInputs'),
 ]
 
+# The images are tiny: worker processes would only compete with the model for the cores.
 train_dataloader = dict(
     batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
@@ -31,8 +31,7 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
