@@ -14,10 +14,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.acr.utils import prepare_runtime  # noqa: E402
+from projects.acr.utils import find_latest_complete_checkpoint, prepare_runtime  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,6 +48,23 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def join_cpu_process_group(cfg: Config) -> None:
+    """Joins the torchrun process group with gloo when there is no GPU.
+
+    mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and wraps the model in
+    DDP with ``device_ids=[LOCAL_RANK]``; both fail on a CPU-only machine. A group that
+    exists already is used by mmengine as is, and CPU modules need ``device_ids=None``.
+    """
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
+        return
+    dist.init_process_group(backend='gloo')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
 def main() -> None:
     args = parse_args()
     if not osp.isfile(args.config):
@@ -59,12 +78,16 @@ def main() -> None:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # mmengine would trust work_dir/last_checkpoint blindly; resume from a checkpoint
+        # that was written completely instead (None: start from scratch).
+        latest = find_latest_complete_checkpoint(cfg.work_dir)
+        cfg.resume, cfg.load_from = latest is not None, latest
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict(base_batch_size=4))['enable'] = True
     prepare_runtime(cfg, amp=args.amp)
+    join_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -26,8 +26,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # CheckpointHook that writes through a temporary file and a rename: a killed run never
+    # leaves a truncated checkpoint behind (projects/acr/engine/hooks).
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='cam/mIoU',
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='cam/mIoU',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )

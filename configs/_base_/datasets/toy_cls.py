@@ -4,8 +4,10 @@ data_root = 'data/toy'
 crop_size = (96, 96)
 pad_bgr = (103.53, 116.28, 123.675)
 
+# Training skips unreadable images with a warning naming them (another image is drawn);
+# evaluation raises instead, since skipping would change the metric.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile', on_error='skip'),
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.9, 1.14), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -14,8 +16,8 @@ train_pipeline = [
     dict(type='PackClsInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedImageFromFile'),
+    dict(type='LoadCheckedAnnotations'),  # checks the mask exists and matches the image
     dict(type='PackClsInputs'),
 ]
 

@@ -7,8 +7,10 @@ crop_size = (384, 384)
 # normalisation.
 pad_bgr = (103.53, 116.28, 123.675)
 
+# Training skips unreadable images with a warning naming them (another image is drawn);
+# evaluation raises instead, since skipping would change the metric.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile', on_error='skip'),
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.9, 1.14), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -17,8 +19,8 @@ train_pipeline = [
     dict(type='PackClsInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedImageFromFile'),
+    dict(type='LoadCheckedAnnotations'),  # checks the mask exists and matches the image
     dict(type='PackClsInputs'),
 ]
 

@@ -1,5 +1,6 @@
 # Copyright (c) ACR-WSSS contributors. All rights reserved.
 from . import transforms  # noqa: F401  (registers the data transforms)
+from .coco_cls import COCO_CLASSES, COCOClsDataset
 from .label_cache import (ImageLabelCache, compute_image_labels, image_labels_from_mask,
                           read_label_mask)
 from .toy_cls import ToyClsDataset
@@ -7,7 +8,7 @@ from .toy_generator import TOY_CLASSES, TOY_PALETTE, make_toy_dataset, render_to
 from .voc_cls import VOC_CLASSES, VOCClsDataset, voc_palette
 
 __all__ = [
-    'VOCClsDataset', 'ToyClsDataset', 'VOC_CLASSES', 'voc_palette', 'TOY_CLASSES',
-    'TOY_PALETTE', 'make_toy_dataset', 'render_toy_sample', 'ImageLabelCache',
-    'compute_image_labels', 'image_labels_from_mask', 'read_label_mask'
+    'VOCClsDataset', 'COCOClsDataset', 'ToyClsDataset', 'VOC_CLASSES', 'COCO_CLASSES',
+    'voc_palette', 'TOY_CLASSES', 'TOY_PALETTE', 'make_toy_dataset', 'render_toy_sample',
+    'ImageLabelCache', 'compute_image_labels', 'image_labels_from_mask', 'read_label_mask'
 ]

@@ -1,8 +1,10 @@
 from .atomic_io import atomic_open, atomic_save_npz, atomic_write_bytes
 from .checkpoint_safe_globals import allow_mmengine_checkpoints, mmengine_checkpoint_globals
+from .latest_checkpoint import find_latest_complete_checkpoint, is_complete_checkpoint
 from .runtime import prepare_runtime
 
 __all__ = [
     'atomic_open', 'atomic_save_npz', 'atomic_write_bytes', 'allow_mmengine_checkpoints',
-    'mmengine_checkpoint_globals', 'prepare_runtime'
+    'mmengine_checkpoint_globals', 'find_latest_complete_checkpoint', 'is_complete_checkpoint',
+    'prepare_runtime'
 ]

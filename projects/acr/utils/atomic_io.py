@@ -34,6 +34,11 @@ def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates files readable by the owner only; give the final file the
+        # permissions of an ordinary one.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if osp.exists(tmp):

@@ -1,4 +1,9 @@
+from .load_checked_annotations import LoadCheckedAnnotations
+from .load_checked_image import LoadCheckedImageFromFile, decode_image_bgr
 from .pack_cls_inputs import PackClsInputs
 from .paired_views import PairedViews
 
-__all__ = ['PairedViews', 'PackClsInputs']
+__all__ = [
+    'PairedViews', 'PackClsInputs', 'LoadCheckedImageFromFile', 'LoadCheckedAnnotations',
+    'decode_image_bgr'
+]

@@ -1,0 +1,317 @@
+"""Class maps of a whole split written to disk, one resumable file per image."""
+import json
+import logging
+import os.path as osp
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import mmcv
+import numpy as np
+import torch
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from ..pseudo_labels.cam_io import cam_path, load_cams, save_cams
+from ..utils.atomic_io import atomic_open
+from ..visualization.cam_overlay import OVERLAY_MODES, render_cam_overlay, save_overlay
+
+ON_ERROR = ('raise', 'skip')
+SETTINGS_FILE = 'cam_inference.json'
+OVERLAY_SUFFIX = '.png'
+
+
+def shard_indices(num_items: int, rank: int, world_size: int) -> List[int]:
+    """The indices of ``range(num_items)`` that process ``rank`` handles.
+
+    Strided shards are disjoint, cover everything, and stay balanced when a resumed run
+    finds a prefix of the split already done.
+    """
+    if not 0 <= rank < world_size:
+        raise ValueError(f'rank {rank} is not in [0, {world_size})')
+    return list(range(rank, num_items, world_size))
+
+
+def image_id(info: Dict[str, Any]) -> str:
+    """The id naming an image's output files: ``img_id``, else the image file's stem."""
+    if info.get('img_id'):
+        return str(info['img_id'])
+    if info.get('img_path'):
+        return osp.splitext(osp.basename(info['img_path']))[0]
+    raise KeyError(f'data info has neither img_id nor img_path: {sorted(info)}')
+
+
+def present_class_ids(sample: Any, test_cfg: Dict[str, Any]) -> np.ndarray:
+    """Foreground indices whose maps the model computed, as the model chose them.
+
+    ``ACRClassifier`` maps the annotated classes (``use_gt_labels``) or those whose
+    probability exceeds ``score_thr``; the maps of the other classes are zero and are not
+    stored.
+
+    Args:
+        sample (SegDataSample): Prediction with ``img_labels`` and ``pred_scores`` (C,).
+        test_cfg (dict): The model's test config.
+
+    Returns:
+        np.ndarray: int64 (K,) ascending.
+    """
+    if test_cfg.get('use_gt_labels', True):
+        labels = np.asarray(sample.img_labels)
+    else:
+        scores = sample.pred_scores.detach().float().cpu().numpy()
+        labels = scores > test_cfg.get('score_thr', 0.5)
+    return np.flatnonzero(labels).astype(np.int64)
+
+
+@dataclass
+class InferenceSummary:
+    """Ids of the images a run computed, found done, or could not process."""
+
+    done: List[str] = field(default_factory=list)
+    existing: List[str] = field(default_factory=list)
+    failed: List[str] = field(default_factory=list)
+
+    @classmethod
+    def merge(cls, summaries: Sequence['InferenceSummary']) -> 'InferenceSummary':
+        """One summary of several (e.g. of every rank)."""
+        out = cls()
+        for s in summaries:
+            out.done += s.done
+            out.existing += s.existing
+            out.failed += s.failed
+        return out
+
+    def counts(self) -> Dict[str, int]:
+        return dict(done=len(self.done), existing=len(self.existing), failed=len(self.failed))
+
+    def __str__(self) -> str:
+        return (f'{len(self.done)} computed, {len(self.existing)} already done, '
+                f'{len(self.failed)} failed')
+
+
+def check_run_settings(out_dir: str, settings: Dict[str, Any], write: bool = True) -> None:
+    """Makes sure a resumed run continues with the settings that made the existing files.
+
+    The settings are kept in ``<out_dir>/cam_inference.json``; a run with different ones
+    would silently mix two kinds of maps in one directory.
+
+    Args:
+        out_dir (str): Output directory of the class maps.
+        settings (dict): JSON-serialisable settings (checkpoint, test-time augmentation).
+        write (bool): Record ``settings`` when no record exists (only one process should).
+
+    Raises:
+        ValueError: The directory was filled with other settings.
+    """
+    path = osp.join(out_dir, SETTINGS_FILE)
+    settings = json.loads(json.dumps(settings))  # tuples -> lists, as they are stored
+    if osp.isfile(path):
+        with open(path, encoding='utf-8') as f:
+            old = json.load(f)
+        diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+        if diff:
+            details = '; '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())
+            raise ValueError(f'{out_dir} holds class maps made with other settings ({details}). '
+                             f'Use another output directory, or delete {path} to mix them.')
+    elif write:
+        with atomic_open(path, 'w') as f:
+            json.dump(settings, f, indent=2)
+
+
+class _GuardedItems(Dataset):
+    """Loads the pending items; a failing image yields its error instead of ending the run."""
+
+    def __init__(self, dataset: BaseDataset, indices: Sequence[int],
+                 load: Sequence[bool]) -> None:
+        self.dataset = dataset
+        self.indices = list(indices)
+        self.load = list(load)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> Dict[str, Any]:
+        index = self.indices[i]
+        if not self.load[i]:
+            return dict(index=index)
+        try:
+            # prepare_data, unlike __getitem__, never swaps in another image.
+            data = self.dataset.prepare_data(index)
+            if data is None:
+                raise RuntimeError('the pipeline dropped the image')
+            return dict(index=index, data=data)
+        except Exception:  # reported per image by the caller
+            return dict(index=index, error=traceback.format_exc())
+
+
+def _single(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return batch[0]
+
+
+class CAMInferencer:
+    """Runs a class-map model over images of a dataset and saves the maps per image.
+
+    Each image is predicted alone (batch size 1): padding images of different sizes to a
+    batch would change the attention and hence the maps, so results do not depend on
+    which images share a batch. Files are written atomically (:func:`save_cams`), so a file
+    that exists is complete and an interrupted run is resumed by running it again: images
+    whose file exists are skipped.
+
+    Args:
+        model (BaseModel): Model whose ``test_step`` returns samples with ``pred_cams``
+            (C, H, W) at the original image size and ``pred_scores`` (C,), e.g.
+            :class:`ACRClassifier`; in eval mode.
+        out_dir (str): Directory of the ``<img_id>.npz`` class-map files.
+        overlay_dir (str, optional): Also write ``<img_id>.png`` pictures of the maps over
+            the image there. Defaults to None (no pictures).
+        overlay_mode (str): ``'argmax'`` or ``'heatmap'``, see
+            :func:`render_cam_overlay`.
+        class_names (Sequence[str], optional): C + 1 class names for the pictures.
+        palette (Sequence[Sequence[int]], optional): C + 1 RGB colours for the pictures.
+        on_error (str): ``'raise'``: a failing image stops the run with an error naming it;
+            ``'skip'``: it is logged, counted as failed, and the run continues.
+        num_workers (int): Data loading processes.
+        progress (bool): Show a progress bar.
+    """
+
+    def __init__(self,
+                 model: torch.nn.Module,
+                 out_dir: str,
+                 overlay_dir: Optional[str] = None,
+                 overlay_mode: str = 'argmax',
+                 class_names: Optional[Sequence[str]] = None,
+                 palette: Optional[Sequence[Sequence[int]]] = None,
+                 on_error: str = 'raise',
+                 num_workers: int = 0,
+                 progress: bool = True) -> None:
+        if on_error not in ON_ERROR:
+            raise ValueError(f'on_error must be one of {ON_ERROR}, got {on_error!r}')
+        if overlay_mode not in OVERLAY_MODES:
+            raise ValueError(f'overlay_mode must be one of {OVERLAY_MODES}, '
+                             f'got {overlay_mode!r}')
+        if overlay_dir and overlay_mode == 'argmax' and palette is None:
+            raise ValueError('argmax overlays need a palette (the dataset metainfo has one)')
+        self.model = model
+        self.out_dir = out_dir
+        self.overlay_dir = overlay_dir
+        self.overlay_mode = overlay_mode
+        self.class_names = list(class_names) if class_names is not None else None
+        self.palette = palette
+        self.on_error = on_error
+        self.num_workers = num_workers
+        self.progress = progress
+
+    @property
+    def test_cfg(self) -> Dict[str, Any]:
+        return dict(getattr(self.model, 'test_cfg', None) or {})
+
+    def output_path(self, img_id: str) -> str:
+        return cam_path(self.out_dir, img_id)
+
+    def overlay_path(self, img_id: str) -> str:
+        return osp.join(self.overlay_dir, img_id + OVERLAY_SUFFIX)
+
+    def plan(self, dataset: BaseDataset,
+             indices: Sequence[int]) -> Tuple[List[int], List[bool], List[str]]:
+        """Splits ``indices`` into work left and images already done.
+
+        Returns:
+            tuple: The pending indices, for each whether it needs the model (False: only
+            its overlay is missing, drawn from the stored maps), and the ids of the images
+            with every output present.
+        """
+        pending, needs_model, complete = [], [], []
+        for index in indices:
+            img_id = image_id(dataset.get_data_info(index))
+            has_maps = osp.isfile(self.output_path(img_id))
+            has_overlay = not self.overlay_dir or osp.isfile(self.overlay_path(img_id))
+            if has_maps and has_overlay:
+                complete.append(img_id)
+            else:
+                pending.append(index)
+                needs_model.append(not has_maps)
+        return pending, needs_model, complete
+
+    def predict(self, data: Dict[str, Any]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Class maps of one packed item (``inputs`` (3, H, W), ``data_samples``).
+
+        Returns:
+            tuple: float32 maps (K, H0, W0) of the present classes, their int64 indices
+            (K,), float32 scores (C,).
+        """
+        with torch.no_grad():  # GETAM turns gradients on where it needs them
+            sample = self.model.test_step(
+                dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))[0]
+        if 'pred_cams' not in sample or 'pred_scores' not in sample:
+            raise KeyError(f'{type(self.model).__name__}.test_step returned no pred_cams / '
+                           'pred_scores: not a class-map model')
+        class_ids = present_class_ids(sample, self.test_cfg)
+        cams = sample.pred_cams.detach()[torch.from_numpy(class_ids)].float().cpu().numpy()
+        scores = sample.pred_scores.detach().float().cpu().numpy()
+        return cams, class_ids, scores
+
+    def _draw(self, info: Dict[str, Any], img_id: str, cams: np.ndarray,
+              class_ids: np.ndarray) -> None:
+        image = mmcv.imread(info['img_path'], channel_order='rgb')
+        if image is None:
+            raise FileNotFoundError(f'image not readable for the overlay: {info["img_path"]}')
+        picture = render_cam_overlay(image, cams, class_ids, self.palette, self.class_names,
+                                     self.overlay_mode)
+        save_overlay(self.overlay_path(img_id), picture)
+
+    def _process(self, dataset: BaseDataset, item: Dict[str, Any]) -> bool:
+        """Writes one image's outputs; True when the model ran."""
+        info = dataset.get_data_info(item['index'])
+        img_id = image_id(info)
+        if 'error' in item:
+            raise RuntimeError(f'loading failed:\n{item["error"]}')
+        if 'data' in item:
+            cams, class_ids, scores = self.predict(item['data'])
+            save_cams(self.output_path(img_id), cams, class_ids, scores)
+        else:
+            stored = load_cams(self.output_path(img_id))
+            cams, class_ids = stored['cams'], stored['class_ids']
+        if self.overlay_dir:
+            self._draw(info, img_id, cams, class_ids)
+        return 'data' in item
+
+    def run(self, dataset: BaseDataset,
+            indices: Optional[Sequence[int]] = None) -> InferenceSummary:
+        """Processes ``indices`` of ``dataset`` (all by default), skipping finished images.
+
+        Args:
+            dataset (BaseDataset): Dataset whose items are model inputs and whose data infos
+                have ``img_id`` (or ``img_path``).
+            indices (Sequence[int], optional): This process's share, e.g. from
+                :func:`shard_indices`.
+
+        Returns:
+            InferenceSummary: Ids computed, found done, and failed (``on_error='skip'``).
+        """
+        indices = range(len(dataset)) if indices is None else indices
+        pending, needs_model, complete = self.plan(dataset, indices)
+        summary = InferenceSummary(existing=complete)
+        print_log(f'class maps: {len(indices)} images in this share, {len(complete)} already '
+                  f'done, {len(pending)} to do -> {self.out_dir}', logger='current')
+        loader = DataLoader(_GuardedItems(dataset, pending, needs_model), batch_size=1,
+                            shuffle=False, num_workers=self.num_workers, collate_fn=_single)
+        bar = tqdm(loader, total=len(pending), desc='class maps', unit='img',
+                   disable=not self.progress, dynamic_ncols=True)
+        for item in bar:
+            img_id = image_id(dataset.get_data_info(item['index']))
+            try:
+                ran = self._process(dataset, item)
+            except Exception as err:
+                if self.on_error == 'raise':
+                    raise RuntimeError(f'class maps of image {img_id!r} '
+                                       f'({dataset.get_data_info(item["index"]).get("img_path")}'
+                                       f') failed: {err}') from err
+                print_log(f'image {img_id!r} skipped: {err}', logger='current',
+                          level=logging.WARNING)
+                summary.failed.append(img_id)
+                continue
+            (summary.done if ran else summary.existing).append(img_id)
+        bar.close()
+        return summary

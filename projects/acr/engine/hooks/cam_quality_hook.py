@@ -1,0 +1,206 @@
+"""Per-epoch quality of the class maps and pseudo labels on a fixed set of training images."""
+import copy
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.dist import all_reduce, get_dist_info, is_main_process
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmseg.registry import DATASETS, HOOKS
+
+from ...evaluation.threshold_sweep import (check_thresholds, confusion_from_histogram,
+                                           iou_from_confusion, nanmean_last, threshold_histogram)
+from ...pseudo_labels import PseudoLabelGenerator
+from ...visualization.auto_wandb_vis_backend import log_table
+from ...visualization.cam_overlay import argmax_overlay
+
+
+@HOOKS.register_module()
+class CAMQualityHook(Hook):
+    """Tracks how well the class maps localise objects while training.
+
+    After every ``interval`` training epochs the model maps a fixed subset of training
+    images that have masks (the same images every time, drawn once with ``seed``). It
+    reports, at the background threshold that is best on the subset:
+
+    * ``cam_quality/cam_mIoU`` and ``cam_quality/best_threshold``;
+    * ``cam_quality/pseudo_mIoU``: mIoU of the pseudo labels made from the maps (pixels
+      the pseudo label ignores are left out) and ``cam_quality/pseudo_ignored`` (percent
+      of valid pixels it ignores);
+
+    as scalars to every visualizer backend (W&B, local), the per-class IoU as a table to
+    backends that take tables, and a few overlays (image | maps | pseudo label | mask) as
+    images. Under distributed training each rank maps its share of the subset and the
+    confusion statistics are summed, so the figures do not depend on the number of ranks;
+    only the main process logs.
+
+    Args:
+        num_images (int): Size of the subset. Defaults to 64.
+        interval (int): Epochs between evaluations. Defaults to 1.
+        dataset (dict, optional): Dataset to draw from. Defaults to the training dataset of
+            the config with the test pipeline (full-size images with masks).
+        batch_size (int): Images per forward pass. Defaults to 4.
+        thresholds (Sequence[float], optional): Background thresholds of the sweep.
+            Defaults to 0, 0.05, ..., 0.95.
+        pseudo_label_cfg (dict, optional): Arguments of :class:`PseudoLabelGenerator`.
+            Defaults to the power rule with alphas 1 and 12 and no CRF (the CRF costs
+            about a second per VOC image).
+        num_overlays (int): Overlays logged per evaluation. Defaults to 4.
+        seed (int): Seed of the subset. Defaults to 0.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self,
+                 num_images: int = 64,
+                 interval: int = 1,
+                 dataset: Optional[Dict] = None,
+                 batch_size: int = 4,
+                 thresholds: Optional[Sequence[float]] = None,
+                 pseudo_label_cfg: Optional[Dict] = None,
+                 num_overlays: int = 4,
+                 seed: int = 0) -> None:
+        if num_images < 1 or interval < 1 or batch_size < 1:
+            raise ValueError('CAMQualityHook: num_images, interval and batch_size must be >= 1, '
+                             f'got {num_images}, {interval}, {batch_size}')
+        self.num_images = num_images
+        self.interval = interval
+        self.dataset_cfg = dataset
+        self.batch_size = batch_size
+        if thresholds is None:
+            thresholds = np.arange(20) / 20
+        self.thresholds = check_thresholds(np.asarray(thresholds, dtype=np.float64))
+        self.pseudo_label_cfg = dict(mode='power', crf=False, **(pseudo_label_cfg or {}))
+        self.generator = PseudoLabelGenerator(**self.pseudo_label_cfg)
+        self.num_overlays = num_overlays
+        self.seed = seed
+        self._dataset = None
+        self._indices: List[int] = []
+
+    def before_train(self, runner) -> None:
+        cfg = self.dataset_cfg
+        if cfg is None:
+            cfg = copy.deepcopy(runner.cfg.train_dataloader.dataset)
+            cfg['pipeline'] = self._test_pipeline(runner.cfg)
+            cfg['test_mode'] = True
+        self._dataset = DATASETS.build(cfg)
+        total = len(self._dataset)
+        rng = np.random.default_rng(self.seed)
+        count = min(self.num_images, total)
+        self._indices = sorted(rng.choice(total, size=count, replace=False).tolist())
+        print_log(f'CAMQualityHook: {count} of {total} training images are evaluated every '
+                  f'{self.interval} epoch(s)', logger='current')
+
+    @staticmethod
+    def _test_pipeline(cfg) -> List[dict]:
+        for key in ('test_dataloader', 'val_dataloader'):
+            loader = cfg.get(key)
+            if loader and loader.get('dataset') and loader['dataset'].get('pipeline'):
+                return copy.deepcopy(loader['dataset']['pipeline'])
+        if cfg.get('test_pipeline'):
+            return copy.deepcopy(cfg['test_pipeline'])
+        raise KeyError('CAMQualityHook: the config has no test_dataloader.dataset.pipeline, '
+                       'val_dataloader.dataset.pipeline or test_pipeline to load the '
+                       'training images with their masks; give the hook dataset=dict(...)')
+
+    def after_train_epoch(self, runner) -> None:
+        if not self.every_n_epochs(runner, self.interval):
+            return
+        start = time.time()
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        was_training = model.training
+        model.eval()
+        try:
+            stats, overlays = self._evaluate(model)
+        finally:
+            model.train(was_training)
+        self._log(runner, stats, overlays, time.time() - start)
+
+    def _evaluate(self, model) -> tuple:
+        """Maps this rank's share of the subset; returns the summed statistics."""
+        rank, world = get_dist_info()
+        mine = self._indices[rank::world]
+        num_fg = len(self._dataset.metainfo['classes']) - 1
+        k = num_fg + 1
+        hist = np.zeros((self.thresholds.size + 1, k, k), np.int64)
+        pseudo = np.zeros((k, k), np.int64)
+        ignored = np.zeros(2, np.int64)  # ignored valid pixels, valid pixels
+        overlays = []
+        for i in range(0, len(mine), self.batch_size):
+            batch = pseudo_collate([self._dataset[j] for j in mine[i:i + self.batch_size]])
+            with torch.no_grad():  # GETAM turns gradients back on where it needs them
+                outputs = model.test_step(batch)
+            for raw, out in zip(batch['inputs'], outputs):
+                cams = out.pred_cams.float().cpu().numpy()
+                gt = out.gt_sem_seg.data[0].cpu().numpy().astype(np.int64)
+                image = raw.permute(1, 2, 0).numpy()[..., ::-1]  # BGR (3, H, W) -> RGB
+                hist += threshold_histogram(cams, gt, self.thresholds)
+                label = self.generator.from_dense(cams, np.ascontiguousarray(image),
+                                                  np.asarray(out.img_labels))
+                valid = gt != 255
+                kept = valid & (label != self.generator.ignore_index)
+                pseudo += np.bincount(gt[kept] * k + label[kept],
+                                      minlength=k * k).reshape(k, k)
+                ignored += (int((valid & ~kept).sum()), int(valid.sum()))
+                if rank == 0 and len(overlays) < self.num_overlays:
+                    overlays.append(self._overlay(image, cams, out.img_labels, label, gt))
+        stats = torch.from_numpy(np.concatenate([hist.ravel(), pseudo.ravel(), ignored]))
+        all_reduce(stats)  # a no-op without distributed training
+        stats = stats.numpy()
+        n_hist = hist.size
+        return dict(hist=stats[:n_hist].reshape(hist.shape),
+                    pseudo=stats[n_hist:n_hist + pseudo.size].reshape(pseudo.shape),
+                    ignored=stats[-2:]), overlays
+
+    def _overlay(self, image: np.ndarray, cams: np.ndarray, img_labels: Any,
+                 label: np.ndarray, gt: np.ndarray) -> np.ndarray:
+        palette = np.asarray(self._dataset.metainfo['palette'], dtype=np.uint8)
+        present = np.flatnonzero(np.asarray(img_labels) > 0)
+        maps = argmax_overlay(image, cams[present], present, palette)
+
+        def colour(mask: np.ndarray) -> np.ndarray:
+            out = palette[np.clip(mask, 0, len(palette) - 1)]
+            out[mask == 255] = 255
+            return out
+
+        return np.concatenate([image, maps, colour(label), colour(gt)], axis=1)
+
+    def _log(self, runner, stats: Dict[str, np.ndarray], overlays: List[np.ndarray],
+             seconds: float) -> None:
+        if not is_main_process():
+            return
+        conf = confusion_from_histogram(stats['hist'])
+        miou = nanmean_last(iou_from_confusion(conf))
+        best = int(np.nanargmax(miou)) if not np.all(np.isnan(miou)) else 0
+        cam_iou = iou_from_confusion(conf[best])
+        pseudo_iou = iou_from_confusion(stats['pseudo'])
+        ignored, valid = stats['ignored']
+        scalars = {
+            'cam_quality/cam_mIoU': float(miou[best] * 100),
+            'cam_quality/best_threshold': float(self.thresholds[best]),
+            'cam_quality/pseudo_mIoU': float(nanmean_last(pseudo_iou) * 100),
+            'cam_quality/pseudo_ignored': float(100 * ignored / max(valid, 1)),
+        }
+        epoch = runner.epoch + 1  # the loop counts the finished epoch after its hooks
+        runner.visualizer.add_scalars(scalars, step=epoch)
+        names = list(self._dataset.metainfo['classes'])
+        rows = [[name, round(float(c) * 100, 2), round(float(p) * 100, 2)]
+                for name, c, p in zip(names, cam_iou, pseudo_iou)]
+        log_table(runner.visualizer, 'cam_quality/per_class', ['class', 'CAM IoU',
+                                                               'pseudo-label IoU'], rows,
+                  step=epoch)
+        for i, picture in enumerate(overlays):
+            # No '/' in the name: LocalVisBackend writes it as a flat file name.
+            runner.visualizer.add_image(f'cam_quality_overlay_{i}', picture, step=epoch)
+        table = '\n'.join(f'  {r[0]:<16} {r[1]:6.2f} {r[2]:6.2f}' for r in rows)
+        print_log(
+            f'CAM quality after epoch {epoch} on {len(self._indices)} training images '
+            f'({seconds:.1f} s): CAM mIoU {scalars["cam_quality/cam_mIoU"]:.2f} at threshold '
+            f'{scalars["cam_quality/best_threshold"]:.2f}, pseudo-label mIoU '
+            f'{scalars["cam_quality/pseudo_mIoU"]:.2f} '
+            f'({scalars["cam_quality/pseudo_ignored"]:.1f}% ignored)\n'
+            f'  {"class":<16} {"CAM":>6} {"pseudo":>6}\n{table}', logger='current')

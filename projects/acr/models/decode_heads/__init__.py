@@ -1,0 +1,3 @@
+from .aspp_sum_head import ASPPSumHead
+
+__all__ = ['ASPPSumHead']

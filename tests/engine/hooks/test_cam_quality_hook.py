@@ -1,0 +1,85 @@
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from projects.acr.datasets import make_toy_dataset
+from projects.acr.evaluation import miou_from_confusion, sweep_confusion
+from projects.acr.pseudo_labels import PseudoLabelGenerator
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+
+@pytest.fixture(scope='module')
+def toy_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('toy'))
+    make_toy_dataset(root, num_train=6, num_val=2, img_size=48, seed=0)
+    return root
+
+
+def _runner(toy_root, work_dir, hook):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/acr/vit-tiny_toy.py'))
+    cfg.model.backbone.timm_kwargs = dict(img_size=48, patch_size=8, depth=2)
+    cfg.model.head.start_layer = 0
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = toy_root
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t['type'] in ('RandomResize', ):
+            t['scale'] = (48, 48)
+        if t['type'] in ('RandomCrop', 'Pad'):
+            t[('crop_size' if t['type'] == 'RandomCrop' else 'size')] = (48, 48)
+    cfg.train_dataloader.batch_size = 3
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=100)
+    cfg.param_scheduler = None
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100)
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    cfg.custom_hooks = [hook]
+    cfg.work_dir = work_dir
+    return Runner.from_cfg(cfg)
+
+
+def test_logs_cam_and_pseudo_label_quality_equal_to_a_plain_computation(toy_root, tmp_path):
+    runner = _runner(toy_root, str(tmp_path),
+                     dict(type='CAMQualityHook', num_images=4, batch_size=3, num_overlays=2))
+    runner.train()
+    hook = [h for h in runner.hooks if type(h).__name__ == 'CAMQualityHook'][0]
+    scalars = runner.visualizer.get_backend('LocalVisBackend')
+    lines = [json.loads(x) for x in open(scalars._scalar_save_file)]
+    logged = [x for x in lines if 'cam_quality/cam_mIoU' in x]
+    assert len(logged) == 1 and logged[0]['step'] == 1
+
+    # The same figures computed plainly, image by image, from the trained model.
+    model = runner.model.eval()
+    thresholds = hook.thresholds
+    conf = 0
+    pseudo = np.zeros((6, 6), np.int64)
+    gen = PseudoLabelGenerator(mode='power', crf=False)
+    for j in hook._indices:
+        data = hook._dataset[j]
+        out = model.test_step(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))[0]
+        cams = out.pred_cams.numpy()
+        gt = out.gt_sem_seg.data[0].numpy()
+        conf = conf + sweep_confusion(cams, gt, thresholds)
+        image = data['inputs'].permute(1, 2, 0).numpy()[..., ::-1]
+        label = gen.from_dense(cams, np.ascontiguousarray(image), np.asarray(out.img_labels))
+        for g, p in zip(gt.ravel(), label.ravel()):
+            if g != 255 and p != 255:
+                pseudo[g, p] += 1
+    miou = miou_from_confusion(conf)
+    assert logged[0]['cam_quality/cam_mIoU'] == pytest.approx(float(np.nanmax(miou) * 100),
+                                                              abs=1e-6)
+    assert logged[0]['cam_quality/pseudo_mIoU'] == pytest.approx(
+        float(miou_from_confusion(pseudo) * 100), abs=1e-6)
+    images = osp.join(runner._log_dir, 'vis_data', 'vis_image')
+    assert sorted(os.listdir(images)) == ['cam_quality_overlay_0_1.png',
+                                          'cam_quality_overlay_1_1.png']
+
+
+def test_rejects_bad_arguments():
+    from projects.acr.engine.hooks import CAMQualityHook
+    with pytest.raises(ValueError, match='num_images'):
+        CAMQualityHook(num_images=0)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Distributed training with torchrun: one process per GPU (NCCL), or, on a machine without
+# GPUs, GPUS CPU processes (gloo; tools/train.py switches the backend).
+#
+#   tools/dist_train.sh CONFIG GPUS [train.py arguments...]
+#
+# Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500),
+# PYTHON (python). Several nodes: run the same command on each node with its NODE_RANK and
+# the first node's address as MASTER_ADDR.
+set -euo pipefail
+
+if [[ $# -lt 2 || "$1" == "-h" || "$1" == "--help" ]]; then
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+fi
+
+CONFIG=$1
+GPUS=$2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+PYTHON=${PYTHON:-python}
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+
+PYTHONPATH="${ROOT}${PYTHONPATH:+:${PYTHONPATH}}" \
+"${PYTHON}" -m torch.distributed.run \
+    --nnodes="${NNODES}" \
+    --node_rank="${NODE_RANK}" \
+    --master_addr="${MASTER_ADDR}" \
+    --master_port="${PORT}" \
+    --nproc_per_node="${GPUS}" \
+    "${ROOT}/tools/train.py" \
+    "${CONFIG}" \
+    --launcher pytorch \
+    "${@:3}"
