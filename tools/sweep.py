@@ -18,8 +18,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.acr.sweeps import (LocalSweepRunner, load_sweep_spec,  # noqa: E402
-                                 run_wandb_sweep)
+from projects.acr.sweeps import LocalSweepRunner, load_sweep_spec, run_wandb_sweep  # noqa: E402
 from projects.acr.visualization import decide_wandb_mode  # noqa: E402
 
 

@@ -13,7 +13,9 @@ from PIL import Image
 import projects.acr  # noqa: F401  (registers the components)
 from projects.acr.apis import (CAMInferencer, build_split_dataset, check_run_settings,
                                init_cam_model, shard_indices, split_items)
-from projects.acr.datasets import make_toy_dataset
+from projects.acr.datasets import TOY_CLASSES as CLASSES
+from projects.acr.datasets import make_toy_dataset, read_label_mask
+from projects.acr.evaluation import CAMFileEvaluator, CAMMetric
 from projects.acr.pseudo_labels import cam_path, load_cams
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -64,6 +66,7 @@ def test_writes_one_file_per_image_with_model_maps(toy, tmp_path):
     summary = inferencer.run(dataset)
     ids = [img_id for img_id, _ in split_items(dataset)]
     assert sorted(summary.done) == sorted(ids) and not summary.existing and not summary.failed
+    metric = CAMMetric(class_names=CLASSES)
     for index, img_id in enumerate(ids):
         path = cam_path(str(tmp_path / 'cams'), img_id)
         with np.load(path) as raw:
@@ -83,6 +86,13 @@ def test_writes_one_file_per_image_with_model_maps(toy, tmp_path):
         want = pred.pred_cams[torch.from_numpy(stored['class_ids'])].numpy()
         np.testing.assert_allclose(stored['cams'], want, atol=1e-3)
         np.testing.assert_allclose(stored['scores'], pred.pred_scores.numpy(), rtol=1e-6)
+        gt = read_label_mask(dataset.get_data_info(index)['seg_map_path'])
+        metric.process(None, [dict(pred_cams=pred.pred_cams, gt_sem_seg=gt)])
+    # Evaluating the files agrees with the in-training metric on the model's outputs.
+    online = metric.compute_metrics(metric.results)
+    offline = CAMFileEvaluator(CLASSES).evaluate(str(tmp_path / 'cams'), split_items(dataset),
+                                                 progress=False)
+    assert offline.miou * 100 == pytest.approx(online['mIoU'], abs=0.5)
 
 
 def test_resume_recomputes_only_missing_files(toy, tmp_path):
@@ -139,7 +149,12 @@ def test_shards_are_disjoint_and_cover_the_split(toy, tmp_path):
 
 
 def test_train_split_and_missing_split(toy):
-    assert len(val_dataset(toy, split='train')) == 4
+    train = val_dataset(toy, split='train')
+    assert len(train) == 4
+    assert train.get_data_info(0)['img_id'].startswith('toy_train_')
+    # Inference loads no masks (the config's test pipeline does).
+    assert any('Annotations' in t['type'] for t in toy['cfg'].test_dataloader.dataset.pipeline)
+    assert 'gt_sem_seg' not in train[0]['data_samples']
     with pytest.raises(FileNotFoundError, match=r'nope\.txt.*train_aug'):
         val_dataset(toy, split='nope')
 
@@ -181,6 +196,9 @@ def test_overlays_and_overlay_only_resume(toy, tmp_path):
     k = len(load_cams(cam_path(str(tmp_path / 'cams2'), img_id))['class_ids'])
     with Image.open(tmp_path / 'heat' / f'{img_id}.png') as img:
         assert img.size == (48 * (k + 1), 48)
+        # The first tile is the image itself, in RGB order.
+        with Image.open(dataset.get_data_info(0)['img_path']) as src:
+            np.testing.assert_array_equal(np.asarray(img)[:, :48], np.asarray(src.convert('RGB')))
 
 
 def test_run_settings_guard_mixing(tmp_path):

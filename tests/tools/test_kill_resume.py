@@ -16,15 +16,16 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import torch
 
 from projects.acr.datasets import make_toy_dataset
-from projects.acr.utils import is_complete_checkpoint, mmengine_checkpoint_globals
+from projects.acr.utils import allow_mmengine_checkpoints, is_complete_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
-NUM_TRAIN = 48  # batch 1: 48 steps per epoch, room to be killed in the middle of one
+NUM_TRAIN = 24  # batch 1: 24 steps per epoch, room to be killed in the middle of one
 MAX_EPOCHS = 3
 
 TINY_CONFIG = """
@@ -62,10 +63,16 @@ def _env() -> dict:
     return env
 
 
-def _train(config: str, work_dir: str, *extra: str, log=subprocess.PIPE) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, 'tools/train.py', config, '--work-dir', work_dir, *extra],
-        cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, text=True)
+def _train(config: str, work_dir: str, *extra: str,
+           log: Optional[Path] = None) -> subprocess.Popen:
+    """Starts tools/train.py; its output goes to ``log``, or to a pipe without one."""
+    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir, *extra]
+    if log is None:
+        return subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    with log.open('w') as out:
+        return subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=out,
+                                stderr=subprocess.STDOUT)
 
 
 def _finish(proc: subprocess.Popen, log: Path) -> str:
@@ -76,8 +83,8 @@ def _finish(proc: subprocess.Popen, log: Path) -> str:
 
 
 def _load(path: str) -> dict:
-    with torch.serialization.safe_globals(mmengine_checkpoint_globals()):
-        return torch.load(path, map_location='cpu', weights_only=True)
+    allow_mmengine_checkpoints()  # what tools/train.py does; additive, unlike safe_globals()
+    return torch.load(path, map_location='cpu', weights_only=True)
 
 
 def _assert_equal_states(a, b, where: str = '') -> None:
@@ -108,7 +115,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     # The uninterrupted run goes alongside; its output goes to a file so that it never
     # waits on a full pipe.
     reference_log = tmp_path / 'reference.log'
-    reference = _train(str(config), reference_dir, log=reference_log.open('w'))
+    reference = _train(str(config), reference_dir, log=reference_log)
     victim = _train(str(config), killed_dir)
     output = []
     for line in victim.stdout:
@@ -122,7 +129,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     victim.stdout.close()
     assert victim.returncode == -signal.SIGKILL, ''.join(output)[-5000:]
 
-    # Killed in the middle of epoch 2: epoch 1 is complete and named, epoch 2 never started.
+    # Killed in the middle of epoch 2: epoch 1 is saved and named, epoch 2 was never saved.
     epoch_1 = osp.join(killed_dir, 'epoch_1.pth')
     assert is_complete_checkpoint(epoch_1)
     assert not osp.exists(osp.join(killed_dir, 'epoch_2.pth')), 'the kill came too late'
@@ -130,10 +137,10 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
         assert f.read().strip() == epoch_1
 
     resumed_log_file = tmp_path / 'resumed.log'
-    resumed_log = _finish(_train(str(config), killed_dir, '--resume',
-                                 log=resumed_log_file.open('w')), resumed_log_file)
+    resumed_log = _finish(_train(str(config), killed_dir, '--resume', log=resumed_log_file),
+                          resumed_log_file)
     _finish(reference, reference_log)
-    assert 'resumed epoch: 1, iter: 48' in resumed_log
+    assert f'resumed epoch: 1, iter: {NUM_TRAIN}' in resumed_log
     assert 'Epoch(train) [1]' not in resumed_log
 
     resumed = _load(osp.join(killed_dir, f'epoch_{MAX_EPOCHS}.pth'))

@@ -304,7 +304,8 @@ def test_artifacts_and_report_at_close(tmp_path):
 
     _, run, _, artifacts = offline_run(save_dir)
     by_type = {a.type: a for a in artifacts}
-    assert set(by_type) == {'model', 'evaluation'}
+    # run_table: W&B stores logged tables as artifacts too.
+    assert set(by_type) == {'model', 'evaluation', 'run_table'}
     assert by_type['model'].name == f'model-{run.run_id}'
     assert 'best' in by_type['model'].aliases
     assert [c.path for c in by_type['model'].manifest.contents] == ['best_cam_mIoU_epoch_2.pth']

@@ -6,7 +6,6 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import mmcv
 import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
@@ -123,19 +122,15 @@ def check_run_settings(out_dir: str, settings: Dict[str, Any], write: bool = Tru
 class _GuardedItems(Dataset):
     """Loads the pending items; a failing image yields its error instead of ending the run."""
 
-    def __init__(self, dataset: BaseDataset, indices: Sequence[int],
-                 load: Sequence[bool]) -> None:
+    def __init__(self, dataset: BaseDataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = list(indices)
-        self.load = list(load)
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, i: int) -> Dict[str, Any]:
         index = self.indices[i]
-        if not self.load[i]:
-            return dict(index=index)
         try:
             # prepare_data, unlike __getitem__, never swaps in another image.
             data = self.dataset.prepare_data(index)
@@ -213,16 +208,16 @@ class CAMInferencer:
     def overlay_path(self, img_id: str) -> str:
         return osp.join(self.overlay_dir, img_id + OVERLAY_SUFFIX)
 
-    def plan(self, dataset: BaseDataset,
-             indices: Sequence[int]) -> Tuple[List[int], List[bool], List[str]]:
+    def plan(self, dataset: BaseDataset, indices: Sequence[int]) -> Tuple[List[int], List[str]]:
         """Splits ``indices`` into work left and images already done.
 
+        An image is done when its class-map file exists and, with overlays, its picture
+        too; an image with maps but no picture is drawn from the stored maps.
+
         Returns:
-            tuple: The pending indices, for each whether it needs the model (False: only
-            its overlay is missing, drawn from the stored maps), and the ids of the images
-            with every output present.
+            tuple: The pending indices and the ids of the images that are done.
         """
-        pending, needs_model, complete = [], [], []
+        pending, complete = [], []
         for index in indices:
             img_id = image_id(dataset.get_data_info(index))
             has_maps = osp.isfile(self.output_path(img_id))
@@ -231,8 +226,7 @@ class CAMInferencer:
                 complete.append(img_id)
             else:
                 pending.append(index)
-                needs_model.append(not has_maps)
-        return pending, needs_model, complete
+        return pending, complete
 
     def predict(self, data: Dict[str, Any]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Class maps of one packed item (``inputs`` (3, H, W), ``data_samples``).
@@ -252,30 +246,40 @@ class CAMInferencer:
         scores = sample.pred_scores.detach().float().cpu().numpy()
         return cams, class_ids, scores
 
-    def _draw(self, info: Dict[str, Any], img_id: str, cams: np.ndarray,
-              class_ids: np.ndarray) -> None:
-        image = mmcv.imread(info['img_path'], channel_order='rgb')
-        if image is None:
-            raise FileNotFoundError(f'image not readable for the overlay: {info["img_path"]}')
-        picture = render_cam_overlay(image, cams, class_ids, self.palette, self.class_names,
-                                     self.overlay_mode)
-        save_overlay(self.overlay_path(img_id), picture)
+    def _input_image(self, data: Dict[str, Any]) -> np.ndarray:
+        """The image the model saw, uint8 (H, W, 3) RGB.
+
+        Taken from the pipeline output rather than decoded again, so that it matches the
+        maps whatever the loader does (EXIF orientation, colour modes). Loaders give BGR,
+        which the data preprocessor turns into RGB when ``bgr_to_rgb`` is set.
+        """
+        img = data['inputs']
+        img = img.detach().cpu().numpy() if hasattr(img, 'detach') else np.asarray(img)
+        if img.ndim == 4:  # views (V, 3, H, W): the model predicts from the first
+            img = img[0]
+        img = np.moveaxis(img, 0, -1)
+        if getattr(self.model.data_preprocessor, 'bgr_to_rgb', True):
+            img = img[..., ::-1]
+        return np.ascontiguousarray(np.clip(img, 0, 255).astype(np.uint8))
 
     def _process(self, dataset: BaseDataset, item: Dict[str, Any]) -> bool:
-        """Writes one image's outputs; True when the model ran."""
-        info = dataset.get_data_info(item['index'])
-        img_id = image_id(info)
+        """Writes one image's missing outputs; True when the model ran."""
+        img_id = image_id(dataset.get_data_info(item['index']))
         if 'error' in item:
             raise RuntimeError(f'loading failed:\n{item["error"]}')
-        if 'data' in item:
+        path = self.output_path(img_id)
+        ran = not osp.isfile(path)
+        if ran:
             cams, class_ids, scores = self.predict(item['data'])
-            save_cams(self.output_path(img_id), cams, class_ids, scores)
-        else:
-            stored = load_cams(self.output_path(img_id))
+            save_cams(path, cams, class_ids, scores)
+        elif self.overlay_dir:
+            stored = load_cams(path)
             cams, class_ids = stored['cams'], stored['class_ids']
         if self.overlay_dir:
-            self._draw(info, img_id, cams, class_ids)
-        return 'data' in item
+            picture = render_cam_overlay(self._input_image(item['data']), cams, class_ids,
+                                         self.palette, self.class_names, self.overlay_mode)
+            save_overlay(self.overlay_path(img_id), picture)
+        return ran
 
     def run(self, dataset: BaseDataset,
             indices: Optional[Sequence[int]] = None) -> InferenceSummary:
@@ -291,11 +295,11 @@ class CAMInferencer:
             InferenceSummary: Ids computed, found done, and failed (``on_error='skip'``).
         """
         indices = range(len(dataset)) if indices is None else indices
-        pending, needs_model, complete = self.plan(dataset, indices)
+        pending, complete = self.plan(dataset, indices)
         summary = InferenceSummary(existing=complete)
         print_log(f'class maps: {len(indices)} images in this share, {len(complete)} already '
                   f'done, {len(pending)} to do -> {self.out_dir}', logger='current')
-        loader = DataLoader(_GuardedItems(dataset, pending, needs_model), batch_size=1,
+        loader = DataLoader(_GuardedItems(dataset, pending), batch_size=1,
                             shuffle=False, num_workers=self.num_workers, collate_fn=_single)
         bar = tqdm(loader, total=len(pending), desc='class maps', unit='img',
                    disable=not self.progress, dynamic_ncols=True)

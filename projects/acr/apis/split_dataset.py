@@ -4,14 +4,13 @@ import glob
 import os.path as osp
 from typing import List, Optional, Tuple
 
+from mmcv.transforms import LoadAnnotations
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset
 from mmengine.registry import init_default_scope
-from mmseg.registry import DATASETS
+from mmseg.registry import DATASETS, TRANSFORMS
 
 LIST_SUFFIX = '.txt'
-# Class maps and masks are compared later, from files: inference needs no mask decoding.
-MASK_LOADERS = ('LoadAnnotations', )
 
 
 def _base_dataset_cfg(cfg: Config) -> dict:
@@ -53,6 +52,8 @@ def split_dataset_cfg(cfg: Config,
     if split:
         current = ds.get('ann_file') or osp.join('ImageSets', 'Segmentation', 'x.txt')
         ds['ann_file'] = osp.join(osp.dirname(current), split + LIST_SUFFIX)
+        if 'split' in ds:  # COCO: the split also picks the image and mask folders
+            ds['split'] = split
     elif ann_file:
         ds['ann_file'] = ann_file
     path = resolve_ann_file(ds)
@@ -73,6 +74,19 @@ def resolve_ann_file(ds: dict) -> Optional[str]:
     return ann_file if osp.isabs(ann_file) or not root else osp.join(root, ann_file)
 
 
+def is_mask_loader(transform: object) -> bool:
+    """Whether a pipeline entry (config dict or object) loads segmentation masks.
+
+    Every mask loader of mmcv / mmseg and of this package derives from mmcv's
+    ``LoadAnnotations``.
+    """
+    if isinstance(transform, dict):
+        kind = transform.get('type')
+        kind = TRANSFORMS.get(kind) if isinstance(kind, str) else kind
+        return isinstance(kind, type) and issubclass(kind, LoadAnnotations)
+    return isinstance(transform, LoadAnnotations)
+
+
 def build_split_dataset(cfg: Config,
                         split: Optional[str] = None,
                         ann_file: Optional[str] = None,
@@ -85,20 +99,20 @@ def build_split_dataset(cfg: Config,
         split (str, optional): See :func:`split_dataset_cfg`.
         ann_file (str, optional): See :func:`split_dataset_cfg`.
         data_root (str, optional): See :func:`split_dataset_cfg`.
-        load_images (bool): Keep the config's test pipeline, without mask loading
-            (``MASK_LOADERS``), so items are model inputs; False builds the data list only
-            (ids, image and mask paths, labels), with an empty pipeline.
+        load_images (bool): Keep the config's test pipeline, without mask loading (class
+            maps and masks are compared later, from files), so items are model inputs;
+            False builds the data list only (ids, image and mask paths, labels), with an
+            empty pipeline.
 
     Returns:
         BaseDataset: The dataset.
     """
     ds = split_dataset_cfg(cfg, split, ann_file, data_root)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
     if load_images:
-        ds['pipeline'] = [t for t in ds.get('pipeline', [])
-                          if not (isinstance(t, dict) and t.get('type') in MASK_LOADERS)]
+        ds['pipeline'] = [t for t in ds.get('pipeline', []) if not is_mask_loader(t)]
     else:
         ds['pipeline'] = []
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
     return DATASETS.build(ds)
 
 

@@ -5,7 +5,7 @@ A spec is a W&B sweep configuration whose parameter names are config keys
 ``--cfg-options ${args_no_hyphens}``::
 
     program: tools/train.py
-    method: grid                      # grid | random | bayes
+    method: random                    # grid | random | bayes
     metric: {name: cam/mIoU, goal: maximize}
     parameters:
       model.acr_loss.loss_weight: {values: [0, 125]}
@@ -19,7 +19,8 @@ A spec is a W&B sweep configuration whose parameter names are config keys
       - --cfg-options
       - ${args_no_hyphens}
 
-The same file is sent unchanged to ``wandb.sweep`` and run by the local runner.
+The same file is sent unchanged to ``wandb.sweep`` and run by the local runner. In YAML
+flow lists (``[a, b]``) the ``${...}`` macros must be quoted.
 """
 import os.path as osp
 from dataclasses import dataclass, field
@@ -125,7 +126,14 @@ class SweepSpec:
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SweepSpecError(f'{where} must be a number, got {value!r}')
+        hint = ''
+        if isinstance(value, str):
+            try:
+                float(value)
+                hint = ' (YAML reads 1e-3 as text: write 1.0e-3)'
+            except ValueError:
+                pass
+        raise SweepSpecError(f'{where} must be a number, got {value!r}{hint}')
     return value
 
 

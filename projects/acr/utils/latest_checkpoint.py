@@ -113,6 +113,7 @@ def find_latest_complete_checkpoint(work_dir: str) -> Optional[str]:
         if named is not None and not osp.isabs(named):
             named = osp.join(work_dir, named)
         if named is not None and is_complete_checkpoint(named):
+            print_log(f'latest complete checkpoint: {named}', logger='current')
             return named
         problem = ('is empty' if named is None else
                    f'names {named}, which does not exist' if not osp.exists(named) else

@@ -174,7 +174,8 @@ def config_to_wandb_dict(config: Config) -> Dict[str, Any]:
 
 
 def _plain_cell(value: Any) -> Any:
-    if isinstance(value, (np.generic, torch.Tensor)) and np.size(value) == 1:
+    if isinstance(value, np.generic) or (isinstance(value, torch.Tensor)
+                                         and value.numel() == 1):
         return value.item()
     return value
 
@@ -276,10 +277,12 @@ class AutoWandbVisBackend(WandbVisBackend):
             # not be attached to the sweep.
             kwargs.pop('project', None)
             kwargs.pop('entity', None)
-        if 'name' not in kwargs and not os.environ.get('WANDB_NAME'):
-            kwargs['name'] = f'{osp.basename(self.work_dir)}/{osp.basename(self.log_dir)}'
-        if 'group' not in kwargs and not os.environ.get('WANDB_RUN_GROUP'):
-            kwargs['group'] = self._config_stem or osp.basename(self.work_dir)
+        # Read here rather than left to wandb, which reads its environment once per
+        # process.
+        kwargs.setdefault('name', os.environ.get('WANDB_NAME') or
+                          f'{osp.basename(self.work_dir)}/{osp.basename(self.log_dir)}')
+        kwargs.setdefault('group', os.environ.get('WANDB_RUN_GROUP') or self._config_stem
+                          or osp.basename(self.work_dir))
         kwargs.setdefault('dir', self._save_dir)
         return kwargs
 

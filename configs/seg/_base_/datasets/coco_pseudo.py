@@ -7,7 +7,6 @@
 _base_ = './voc_pseudo.py'
 dataset_type = 'BaseSegDataset'
 data_root = 'data/coco'
-pseudo_label_dir = 'work_dirs/vit_coco/pseudo_labels'
 coco_metainfo = dict(classes=(
     'background', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train',
     'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench',
@@ -26,7 +25,7 @@ train_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(img_path='coco2014/train2014'),
         ann_file='ImageSets/train.txt',
-        pseudo_label_dir=pseudo_label_dir,
+        pseudo_label_dir='work_dirs/vit_coco/pseudo_labels',
         metainfo=dict(_delete_=True, **coco_metainfo)))
 val_dataloader = dict(
     dataset=dict(

@@ -4,7 +4,6 @@
 #   --cfg-options train_dataloader.dataset.pseudo_label_dir=work_dirs/<exp>/pseudo_labels
 dataset_type = 'BaseSegDataset'
 data_root = 'data/toy'
-pseudo_label_dir = 'work_dirs/toy_demo/pseudo_labels'
 crop_size = (96, 96)
 toy_metainfo = dict(
     classes=('background', 'ladybird', 'tiger', 'chessboard', 'leaf', 'target'),
@@ -52,7 +51,7 @@ train_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(img_path='JPEGImages'),
         ann_file='ImageSets/Segmentation/train_aug.txt',
-        pseudo_label_dir=pseudo_label_dir,
+        pseudo_label_dir='work_dirs/toy_demo/pseudo_labels',
         metainfo=toy_metainfo,
         pipeline=train_pipeline))
 val_dataloader = dict(

@@ -6,7 +6,6 @@
 #   --cfg-options train_dataloader.dataset.pseudo_label_dir=work_dirs/<exp>/pseudo_labels
 dataset_type = 'PascalVOCDataset'
 data_root = 'data/VOCdevkit/VOC2012'
-pseudo_label_dir = 'work_dirs/vit_voc/pseudo_labels'
 crop_size = (512, 512)
 voc_metainfo = dict(
     classes=('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
@@ -61,7 +60,7 @@ train_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(img_path='JPEGImages'),
         ann_file='ImageSets/Segmentation/train_aug.txt',
-        pseudo_label_dir=pseudo_label_dir,
+        pseudo_label_dir='work_dirs/vit_voc/pseudo_labels',
         metainfo=voc_metainfo,
         pipeline=train_pipeline))
 val_dataloader = dict(

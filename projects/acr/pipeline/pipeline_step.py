@@ -1,0 +1,86 @@
+"""One step of a multi-stage job: a command and the outputs that show it has finished."""
+import os.path as osp
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence
+
+
+@dataclass
+class PipelineStep:
+    """A command whose completion is judged by its outputs, not by a log.
+
+    Every output of the tools this toolkit runs is written atomically, so an output file
+    that exists is complete; a step whose outputs all exist is skipped.
+
+    Args:
+        name (str): Short name (``stage1_train``, ``cams``, ...).
+        description (str): What the step does, for logs and the report.
+        command (list[str]): The command line (run with the repository as working dir).
+        outputs (Callable[[], list[str]]): Paths that must exist when the step is done;
+            a callable because some lists (one file per image) are only known once the
+            data exists.
+    """
+
+    name: str
+    description: str
+    command: List[str]
+    outputs: Callable[[], List[str]]
+    status: str = field(default='pending')  # pending | skipped | done | failed
+    seconds: float = 0.0
+
+    def missing_outputs(self, limit: int = 3) -> List[str]:
+        """Up to ``limit`` outputs that do not exist yet."""
+        missing = []
+        for path in self.outputs():
+            if not osp.exists(path):
+                missing.append(path)
+                if len(missing) >= limit:
+                    break
+        return missing
+
+    def is_complete(self) -> bool:
+        """Whether every output exists (a step without outputs never is)."""
+        outputs = self.outputs()
+        return bool(outputs) and all(osp.exists(p) for p in outputs)
+
+    def run(self, cwd: str, env: Optional[dict] = None, log: Callable[[str], None] = print) -> None:
+        """Runs the command; raises ``RuntimeError`` naming the step when it fails."""
+        log(f'[{self.name}] {self.description}\n  $ {" ".join(self.command)}')
+        start = time.time()
+        result = subprocess.run(self.command, cwd=cwd, env=env)
+        self.seconds = time.time() - start
+        if result.returncode != 0:
+            self.status = 'failed'
+            raise RuntimeError(f'step {self.name!r} failed with exit status {result.returncode} '
+                               f'after {self.seconds:.0f} s: {" ".join(self.command)}')
+        missing = self.missing_outputs()
+        if missing:
+            self.status = 'failed'
+            raise RuntimeError(f'step {self.name!r} finished but did not write '
+                               f'{", ".join(missing)}')
+        self.status = 'done'
+
+
+def python_command(script: str, *args: str) -> List[str]:
+    """A tool invocation with the running interpreter (the project's virtual environment)."""
+    return [sys.executable, script, *args]
+
+
+def per_image_outputs(list_file: str, directory: str, suffix: str) -> Callable[[], List[str]]:
+    """Outputs ``<directory>/<id><suffix>`` for every id of an image list."""
+
+    def outputs() -> List[str]:
+        if not osp.isfile(list_file):
+            return [list_file]
+        with open(list_file, encoding='utf-8') as f:
+            ids = [line.strip() for line in f if line.strip()]
+        return [osp.join(directory, i + suffix) for i in ids] or [list_file]
+
+    return outputs
+
+
+def fixed_outputs(paths: Sequence[str]) -> Callable[[], List[str]]:
+    """Outputs known in advance."""
+    return lambda: list(paths)

@@ -1,0 +1,264 @@
+"""The whole WSSS job: stage-1 training -> class maps -> pseudo labels -> stage 2 -> report.
+
+Each step runs one of the toolkit's tools in a subprocess (the same command a user would
+type) and is skipped when its outputs exist; all tools write their outputs atomically, so
+an interrupted pipeline resumes at the first incomplete step.
+"""
+import json
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+from mmengine.config import Config, DictAction
+
+from ..apis.split_dataset import resolve_ann_file, split_dataset_cfg
+from ..utils.atomic_io import atomic_open
+from .pipeline_step import PipelineStep, fixed_outputs, per_image_outputs, python_command
+
+STEP_NAMES = ('stage1_train', 'cams', 'pseudo_labels', 'eval_cams', 'eval_pseudo_labels',
+              'stage2_train', 'stage2_test')
+
+
+@dataclass
+class PipelineSettings:
+    """What the pipeline runs, and where.
+
+    Args:
+        stage1_config (str): Stage-1 (ACR) config.
+        stage2_config (str): Stage-2 (segmentation) config; its training dataset takes a
+            ``pseudo_label_dir``.
+        work_dir (str): Root of every output.
+        data_root (str, optional): Replaces the data root of both configs.
+        cam_split (str): Image list the maps and pseudo labels are made for (the stage-2
+            training list, e.g. ``train_aug``).
+        eval_split (str): Image list on which maps and pseudo labels are scored against
+            the masks (``train`` as in the paper; must be part of ``cam_split``).
+        stage1_options (list[str]): ``--cfg-options`` of stage 1 (``key=value``).
+        stage2_options (list[str]): ``--cfg-options`` of stage 2.
+        infer_args (list[str]): Extra arguments of ``tools/infer_cam.py`` (e.g. scales).
+        pseudo_label_args (list[str]): Extra arguments of ``tools/make_pseudo_labels.py``.
+        seed (int): Seed of both trainings.
+    """
+
+    stage1_config: str
+    stage2_config: str
+    work_dir: str
+    data_root: Optional[str] = None
+    cam_split: str = 'train_aug'
+    eval_split: str = 'train'
+    stage1_options: List[str] = field(default_factory=list)
+    stage2_options: List[str] = field(default_factory=list)
+    infer_args: List[str] = field(default_factory=list)
+    pseudo_label_args: List[str] = field(default_factory=list)
+    seed: int = 0
+
+    def path(self, *parts: str) -> str:
+        """A path under the work dir."""
+        return osp.join(self.work_dir, *parts)
+
+
+def _options_dict(options: Sequence[str]) -> Dict:
+    """``key=value`` strings parsed the way ``--cfg-options`` parses them."""
+    action = DictAction(option_strings=['--cfg-options'], dest='cfg_options')
+    namespace = type('Namespace', (), {})()
+    action(None, namespace, list(options))
+    return getattr(namespace, 'cfg_options', {}) or {}
+
+
+def load_config(path: str, options: Sequence[str]) -> Config:
+    """A config with ``--cfg-options`` applied, as the tools see it."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config not found: {path}')
+    cfg = Config.fromfile(path)
+    if options:
+        cfg.merge_from_dict(_options_dict(options))
+    return cfg
+
+
+def final_checkpoint(cfg: Config, work_dir: str) -> str:
+    """The checkpoint a finished training leaves: ``epoch_<max>.pth`` or ``iter_<max>.pth``."""
+    train_cfg = cfg.get('train_cfg') or {}
+    if train_cfg.get('max_epochs'):
+        return osp.join(work_dir, f'epoch_{train_cfg["max_epochs"]}.pth')
+    if train_cfg.get('max_iters'):
+        return osp.join(work_dir, f'iter_{train_cfg["max_iters"]}.pth')
+    raise KeyError('train_cfg has neither max_epochs nor max_iters: cannot tell which '
+                   'checkpoint a finished training leaves')
+
+
+def _data_root_options(cfg: Config, data_root: Optional[str]) -> List[str]:
+    if not data_root:
+        return []
+    return [f'{loader}.dataset.data_root={data_root}'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+            if cfg.get(loader)]
+
+
+def build_steps(s: PipelineSettings) -> List[PipelineStep]:
+    """The seven steps of the pipeline, in order."""
+    s1_options = [*_data_root_options(load_config(s.stage1_config, []), s.data_root),
+                  f'randomness.seed={s.seed}', *s.stage1_options]
+    s1_cfg = load_config(s.stage1_config, s1_options)
+    s1_dir = s.path('stage1')
+    s1_ckpt = final_checkpoint(s1_cfg, s1_dir)
+    cam_dir = s.path('cams')
+    label_dir = s.path('pseudo_labels')
+    eval_dir = s.path('eval')
+    cam_ds = split_dataset_cfg(s1_cfg, split=s.cam_split)  # raises if the list is missing
+    cam_list = resolve_ann_file(cam_ds)
+    data_root = cam_ds.get('data_root') or '.'
+    img_dir = (cam_ds.get('data_prefix') or {}).get('img_path', 'JPEGImages')
+    img_suffix = cam_ds.get('img_suffix', '.jpg')
+
+    s2_options = [*_data_root_options(load_config(s.stage2_config, []), s.data_root),
+                  f'train_dataloader.dataset.pseudo_label_dir={osp.abspath(label_dir)}',
+                  f'train_dataloader.dataset.ann_file={osp.abspath(cam_list)}',
+                  f'randomness.seed={s.seed}', *s.stage2_options]
+    s2_cfg = load_config(s.stage2_config, s2_options)
+    s2_dir = s.path('stage2')
+    s2_ckpt = final_checkpoint(s2_cfg, s2_dir)
+
+    def cfg_args(options: Sequence[str]) -> List[str]:
+        return ['--cfg-options', *options] if options else []
+
+    return [
+        PipelineStep(
+            'stage1_train', f'train ACR ({osp.basename(s.stage1_config)})',
+            python_command('tools/train.py', s.stage1_config, '--work-dir', s1_dir,
+                           *cfg_args(s1_options)),
+            fixed_outputs([s1_ckpt])),
+        PipelineStep(
+            'cams', f'GETAM class maps of the {s.cam_split} list',
+            python_command('tools/infer_cam.py', s.stage1_config, s1_ckpt, '--split',
+                           s.cam_split, '--out-dir', cam_dir, *s.infer_args,
+                           *cfg_args(s1_options)),
+            per_image_outputs(cam_list, cam_dir, '.npz')),
+        PipelineStep(
+            'pseudo_labels', 'pseudo labels from the class maps',
+            python_command('tools/make_pseudo_labels.py', '--cam-dir', cam_dir, '--out-dir',
+                           label_dir, '--data-root', data_root, '--ann-file', cam_list,
+                           '--img-dir', img_dir, '--img-suffix', img_suffix,
+                           *s.pseudo_label_args),
+            per_image_outputs(cam_list, label_dir, '.png')),
+        PipelineStep(
+            'eval_cams', f'class-map mIoU on the {s.eval_split} list (threshold sweep)',
+            python_command('tools/eval_cam.py', s.stage1_config, '--split', s.eval_split,
+                           '--cam-dir', cam_dir, '--json', osp.join(eval_dir, 'cams.json'),
+                           '--curve', osp.join(eval_dir, 'cam_curve.png'), '--no-progress',
+                           *cfg_args(s1_options)),
+            fixed_outputs([osp.join(eval_dir, 'cams.json')])),
+        PipelineStep(
+            'eval_pseudo_labels', f'pseudo-label mIoU on the {s.eval_split} list',
+            python_command('tools/eval_cam.py', s.stage1_config, '--split', s.eval_split,
+                           '--label-dir', label_dir, '--json',
+                           osp.join(eval_dir, 'pseudo_labels.json'), '--no-progress',
+                           *cfg_args(s1_options)),
+            fixed_outputs([osp.join(eval_dir, 'pseudo_labels.json')])),
+        PipelineStep(
+            'stage2_train', f'train the segmenter on the pseudo labels '
+            f'({osp.basename(s.stage2_config)})',
+            python_command('tools/train.py', s.stage2_config, '--work-dir', s2_dir,
+                           *cfg_args(s2_options)),
+            fixed_outputs([s2_ckpt])),
+        PipelineStep(
+            'stage2_test', 'segmentation mIoU on the real validation masks',
+            python_command('tools/test.py', s.stage2_config, s2_ckpt, '--work-dir',
+                           s.path('stage2_test'), '--out-json',
+                           osp.join(eval_dir, 'segmentation.json'), *cfg_args(s2_options)),
+            fixed_outputs([osp.join(eval_dir, 'segmentation.json')])),
+    ]
+
+
+def _read_json(path: str) -> Optional[dict]:
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _seg_miou(metrics: Optional[dict]) -> Optional[float]:
+    if not metrics:
+        return None
+    for key, value in metrics.items():
+        if key.split('/')[-1] == 'mIoU':
+            return float(value)
+    return None
+
+
+def collect_figures(s: PipelineSettings) -> Dict[str, Optional[float]]:
+    """The three headline figures (percent), None where a step has not produced them."""
+    cams = _read_json(s.path('eval', 'cams.json')) or {}
+    labels = _read_json(s.path('eval', 'pseudo_labels.json')) or {}
+    seg = _read_json(s.path('eval', 'segmentation.json'))
+    return {
+        'cam_mIoU': cams.get('mIoU'),
+        'cam_best_threshold': cams.get('best_threshold'),
+        'pseudo_label_mIoU': labels.get('mIoU'),
+        'pseudo_label_coverage': labels.get('coverage'),
+        'segmentation_mIoU': _seg_miou(seg),
+    }
+
+
+def render_report(s: PipelineSettings, steps: Sequence[PipelineStep],
+                  figures: Dict[str, Optional[float]]) -> str:
+    """Markdown report of the figures and of what each step did."""
+
+    def fmt(x: Optional[float], digits: int = 2) -> str:
+        return '-' if x is None else f'{x:.{digits}f}'
+
+    lines = [
+        '# WSSS pipeline report', '',
+        f'- stage 1: `{s.stage1_config}`', f'- stage 2: `{s.stage2_config}`',
+        f'- work dir: `{s.work_dir}`', '',
+        '| stage | what | split | mIoU (%) |', '|---|---|---|---:|',
+        f'| 1 | class maps (best background threshold {fmt(figures["cam_best_threshold"])}) '
+        f'| {s.eval_split} | {fmt(figures["cam_mIoU"])} |',
+        f'| 1 | pseudo labels ({fmt(figures["pseudo_label_coverage"], 1)}% of pixels '
+        f'labelled) | {s.eval_split} | {fmt(figures["pseudo_label_mIoU"])} |',
+        f'| 2 | segmentation | val | {fmt(figures["segmentation_mIoU"])} |', '',
+        '| step | status | time (s) |', '|---|---|---:|',
+    ]
+    lines += [f'| {st.name} | {st.status} | {st.seconds:.0f} |' for st in steps]
+    return '\n'.join(lines) + '\n'
+
+
+def run_pipeline(s: PipelineSettings,
+                 force: Sequence[str] = (),
+                 log: Callable[[str], None] = print) -> Dict[str, Optional[float]]:
+    """Runs every incomplete step, writes ``report.md`` and returns the figures.
+
+    Args:
+        s (PipelineSettings): What to run.
+        force (Sequence[str]): Steps to run even if their outputs exist.
+        log (Callable): Where progress messages go.
+
+    Returns:
+        dict: ``cam_mIoU``, ``pseudo_label_mIoU``, ``segmentation_mIoU`` and friends.
+    """
+    unknown = sorted(set(force) - set(STEP_NAMES))
+    if unknown:
+        raise KeyError(f'unknown step(s) {unknown}; the steps are {list(STEP_NAMES)}')
+    os.makedirs(s.work_dir, exist_ok=True)
+    steps = build_steps(s)
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (repo, os.environ.get('PYTHONPATH')) if p))
+    for i, step in enumerate(steps, 1):
+        if step.name not in force and step.is_complete():
+            step.status = 'skipped'
+            log(f'[{i}/{len(steps)} {step.name}] outputs complete, skipped')
+            continue
+        log(f'[{i}/{len(steps)} {step.name}] running')
+        step.run(cwd=repo, env=env, log=log)
+    figures = collect_figures(s)
+    report = render_report(s, steps, figures)
+    with atomic_open(s.path('report.md'), 'w') as f:
+        f.write(report)
+    with atomic_open(s.path('report.json'), 'w') as f:
+        json.dump(dict(figures=figures,
+                       steps={st.name: dict(status=st.status, seconds=st.seconds)
+                              for st in steps}), f, indent=2)
+    log(report)
+    return figures

@@ -1,0 +1,127 @@
+"""tools/sweep.py --local end to end: two tiny trials on the toy data, the table, the rerun."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from projects.acr.datasets import make_toy_dataset
+from projects.acr.sweeps import read_metric
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TINY_CONFIG = """
+_base_ = [{base!r}]
+data_root = {data_root!r}
+crop_size = (48, 48)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResize', scale=crop_size, ratio_range=(0.9, 1.14), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=(103.53, 116.28, 123.675), seg=255)),
+    dict(type='PairedViews', flip=True),
+    dict(type='PackClsInputs'),
+]
+model = dict(backbone=dict(timm_kwargs=dict(img_size=48, depth=2)), head=dict(start_layer=1))
+train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+train_cfg = dict(max_epochs=1, val_interval=1)
+param_scheduler = []
+default_hooks = dict(checkpoint=dict(interval=1))
+"""
+
+SPEC = """
+program: tools/train.py
+method: grid
+metric: {name: cam/mIoU, goal: maximize}
+parameters:
+  model.acr_loss.loss_weight: {values: [0, 125]}
+  randomness.seed: {value: 0}
+command:
+  - ${env}
+  - ${interpreter}
+  - ${program}
+  - configs/acr/vit-tiny_toy.py
+  - --cfg-options
+  - ${args_no_hyphens}
+"""
+
+
+def _sweep(spec: str, config: str, root: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', WANDB_MODE='offline')
+    env.pop('PYTHONPATH', None)
+    cmd = [sys.executable, 'tools/sweep.py', spec, '--local', '--config', config,
+           '--work-dir-root', root, '--cfg-options', 'train_dataloader.num_workers=0']
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def _launches(trial_dir: str) -> list:
+    return sorted(glob.glob(osp.join(trial_dir, '2*', 'vis_data', 'scalars.json')))
+
+
+@pytest.mark.slow
+def test_local_sweep_two_trials_table_and_rerun(tmp_path):
+    data_root = str(tmp_path / 'toy')
+    make_toy_dataset(data_root, num_train=16, num_val=8, img_size=48, seed=0)
+    config = tmp_path / 'tiny_toy.py'
+    config.write_text(TINY_CONFIG.format(base=str(ROOT / 'configs/acr/vit-tiny_toy.py'),
+                                         data_root=data_root))
+    spec = tmp_path / 'two_trials.yaml'
+    spec.write_text(SPEC)
+    root = str(tmp_path / 'sweeps')
+    sweep_dir = osp.join(root, 'two_trials')
+
+    _sweep(str(spec), str(config), root)
+    trials = {'loss_weight-0': 0, 'loss_weight-125': 125}
+    assert sorted(d for d in os.listdir(sweep_dir) if osp.isdir(osp.join(sweep_dir, d))) == \
+        sorted(trials)
+    best = {}
+    for name, alpha in trials.items():
+        trial_dir = osp.join(sweep_dir, name)
+        assert len(_launches(trial_dir)) == 1
+        with open(osp.join(trial_dir, 'sweep_trial.json')) as f:
+            marker = json.load(f)
+        assert marker['status'] == 'done'
+        assert marker['params'] == {'model.acr_loss.loss_weight': alpha, 'randomness.seed': 0}
+        assert f'model.acr_loss.loss_weight={alpha}' in marker['command']
+        metric = read_metric(trial_dir, 'cam/mIoU')
+        assert metric['count'] == 1 and 0 <= metric['best'] <= 100
+        assert marker['best'] == metric['best']
+        best[name] = metric['best']
+
+    with open(osp.join(sweep_dir, 'results.md')) as f:
+        lines = [ln for ln in f.read().splitlines() if ln.startswith('| ')]
+    header, rows = lines[0], lines[1:]
+    assert header.startswith('| rank | trial | model.acr_loss.loss_weight | best cam/mIoU')
+    assert len(rows) == 2
+    names = [r.split('|')[2].strip() for r in rows]
+    values = [float(r.split('|')[4]) for r in rows]
+    assert sorted(names, key=best.get, reverse=True) == names
+    assert values == sorted(values, reverse=True)
+    assert values == [round(best[n], 2) for n in names]
+
+    # A rerun finds both markers: nothing is trained again.
+    logs = {n: Path(sweep_dir, n, 'trial_output.log').read_text() for n in trials}
+    proc = _sweep(str(spec), str(config), root)
+    assert all(len(_launches(osp.join(sweep_dir, n))) == 1 for n in trials)
+    assert {n: Path(sweep_dir, n, 'trial_output.log').read_text() for n in trials} == logs
+    assert names[0] in proc.stdout
+
+    # An unfinished trial (no marker, a checkpoint) is resumed from its last checkpoint.
+    os.remove(osp.join(sweep_dir, 'loss_weight-0', 'sweep_trial.json'))
+    _sweep(str(spec), str(config), root)
+    log = Path(sweep_dir, 'loss_weight-0', 'trial_output.log').read_text()
+    launches = [ln for ln in log.splitlines() if ln.startswith('# ') and ' $ ' in ln]
+    assert len(launches) == 2
+    assert '--resume' not in launches[0] and launches[1].endswith('--resume --cfg-options '
+                                                                  'train_dataloader.num_workers=0')
+    assert osp.isfile(osp.join(sweep_dir, 'loss_weight-0', 'sweep_trial.json'))
+    assert len(_launches(osp.join(sweep_dir, 'loss_weight-125'))) == 1
