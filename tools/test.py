@@ -4,18 +4,18 @@ Example:
     python tools/test.py configs/acr/vit-tiny_toy.py work_dirs/toy/epoch_12.pth
 """
 import argparse
+import json
 import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.acr.utils import prepare_runtime  # noqa: E402
+from projects.acr.utils import atomic_open, prepare_runtime  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -27,29 +27,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys, e.g. model.test_cfg.scales="(1.0,0.5,1.5)"')
+    parser.add_argument(
+        '--tta', action='store_true',
+        help="multi-scale + flip testing with the config's tta_pipeline/tta_model (stage-2 "
+        'configs); add --cfg-options tta_model.dense_crf=True for the dense CRF')
+    parser.add_argument('--out-json', help='also write the metrics as JSON here (atomically)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
-
-
-def join_cpu_process_group(cfg: Config) -> None:
-    """Joins the torchrun process group with gloo when there is no GPU.
-
-    mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and wraps the model in
-    DDP with ``device_ids=[LOCAL_RANK]``; both fail on a CPU-only machine. A group that
-    exists already is used by mmengine as is, and CPU modules need ``device_ids=None``.
-    """
-    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
-        return
-    dist.init_process_group(backend='gloo')
-    wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
-    wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
 
 
 def main() -> None:
@@ -61,17 +49,28 @@ def main() -> None:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.tta:
+        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+            raise KeyError(f'{args.config} defines no tta_model/tta_pipeline for --tta')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     prepare_runtime(cfg, amp=args.amp)
-    join_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     print(' '.join(f'{k}={v:.4f}' if isinstance(v, float) else f'{k}={v}'
                    for k, v in metrics.items()))
+    if args.out_json and is_main_process():
+        with atomic_open(args.out_json, 'w') as f:
+            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                           metrics={k: float(v) if isinstance(v, (int, float)) else str(v)
+                                    for k, v in metrics.items()}), f, indent=2)
+        print(f'metrics saved to {args.out_json}')
 
 
 if __name__ == '__main__':

@@ -14,8 +14,6 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -48,23 +46,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def join_cpu_process_group(cfg: Config) -> None:
-    """Joins the torchrun process group with gloo when there is no GPU.
-
-    mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and wraps the model in
-    DDP with ``device_ids=[LOCAL_RANK]``; both fail on a CPU-only machine. A group that
-    exists already is used by mmengine as is, and CPU modules need ``device_ids=None``.
-    """
-    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
-        return
-    dist.init_process_group(backend='gloo')
-    wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
-    wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
-
-
 def main() -> None:
     args = parse_args()
     if not osp.isfile(args.config):
@@ -87,7 +68,6 @@ def main() -> None:
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict(base_batch_size=4))['enable'] = True
     prepare_runtime(cfg, amp=args.amp)
-    join_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -12,8 +12,7 @@ from mmengine.registry import DefaultScope
 from PIL import Image
 
 from projects.acr.datasets import (TOY_CLASSES, TOY_PALETTE, ToyClsDataset, VOCClsDataset,
-                                   make_toy_dataset, render_toy_sample)
-from projects.acr.datasets import toy_generator
+                                   make_toy_dataset, render_toy_sample, toy_generator)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_TRAIN, NUM_VAL, IMG_SIZE = 24, 6, 64

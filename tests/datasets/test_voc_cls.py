@@ -7,9 +7,10 @@ import pytest
 from mmengine.registry import DefaultScope
 from PIL import Image
 
-from projects.acr.datasets import label_cache as label_cache_module
 from projects.acr.datasets import (VOC_CLASSES, ImageLabelCache, VOCClsDataset,
-                                   image_labels_from_mask, voc_palette)
+                                   image_labels_from_mask)
+from projects.acr.datasets import label_cache as label_cache_module
+from projects.acr.datasets import voc_palette
 
 NUM_CLASSES = len(VOC_CLASSES)
 

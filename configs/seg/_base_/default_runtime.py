@@ -2,14 +2,8 @@
 # (kept here because mmengine's `mmseg::` base references need pkg_resources, which current
 # setuptools no longer ships), plus the project's components and W&B logging.
 default_scope = 'mmseg'
-# projects.acr registers the DeepLabV2 head; the two modules below are named explicitly
-# because the package does not import them by itself yet.
-custom_imports = dict(
-    imports=[
-        'projects.acr', 'projects.acr.datasets.pseudo_label_dataset',
-        'projects.acr.models.segmentors'
-    ],
-    allow_failed_imports=False)
+# projects.acr registers the DeepLabV2 head, the pseudo-label dataset and the CRF TTA model.
+custom_imports = dict(imports=['projects.acr'], allow_failed_imports=False)
 
 env_cfg = dict(
     cudnn_benchmark=True,

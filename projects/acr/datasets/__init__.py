@@ -3,12 +3,14 @@ from . import transforms  # noqa: F401  (registers the data transforms)
 from .coco_cls import COCO_CLASSES, COCOClsDataset
 from .label_cache import (ImageLabelCache, compute_image_labels, image_labels_from_mask,
                           read_label_mask)
+from .pseudo_label_dataset import PseudoLabelSegDataset
 from .toy_cls import ToyClsDataset
 from .toy_generator import TOY_CLASSES, TOY_PALETTE, make_toy_dataset, render_toy_sample
 from .voc_cls import VOC_CLASSES, VOCClsDataset, voc_palette
 
 __all__ = [
-    'VOCClsDataset', 'COCOClsDataset', 'ToyClsDataset', 'VOC_CLASSES', 'COCO_CLASSES',
+    'PseudoLabelSegDataset', 'VOCClsDataset', 'COCOClsDataset', 'ToyClsDataset',
+    'VOC_CLASSES', 'COCO_CLASSES',
     'voc_palette', 'TOY_CLASSES', 'TOY_PALETTE', 'make_toy_dataset', 'render_toy_sample',
     'ImageLabelCache', 'compute_image_labels', 'image_labels_from_mask', 'read_label_mask'
 ]

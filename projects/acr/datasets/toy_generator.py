@@ -28,8 +28,8 @@ import os.path as osp
 import shutil
 import tempfile
 import time
-from types import MappingProxyType
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
