@@ -28,7 +28,7 @@ from projects.acr.pipeline import STEP_NAMES, PipelineSettings, run_pipeline  # 
 from projects.acr.pipeline.report_logger import log_report_to_wandb  # noqa: E402
 
 TOY_STAGE1 = 'configs/acr/vit-tiny_toy.py'
-TOY_STAGE2 = 'configs/seg/deeplabv2_r18-d8_1xb8-300it_toy-pseudo-96x96.py'
+TOY_STAGE2 = 'configs/seg/deeplabv2_r18-d8_1xb8-1k_toy-pseudo-96x96.py'
 
 
 def parse_args(argv=None) -> argparse.Namespace:

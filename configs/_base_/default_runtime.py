@@ -13,7 +13,9 @@ env_cfg = dict(
 # dir and can be uploaded later with `wandb sync`); set WANDB_MODE=disabled to skip it.
 vis_backends = [
     dict(type='LocalVisBackend'),
-    dict(type='AutoWandbVisBackend', init_kwargs=dict(project='acr-wsss')),
+    # The run summary keeps the best CAM mIoU (what sweeps optimise), not the last one.
+    dict(type='AutoWandbVisBackend', init_kwargs=dict(project='acr-wsss'),
+         define_metric_cfg={'cam/mIoU': 'max'}),
 ]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=True, window_size=20)
@@ -33,3 +35,7 @@ default_hooks = dict(
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
+
+# After every epoch: CAM and pseudo-label mIoU, a per-class table and overlays on a fixed
+# subset of training images (projects/acr/engine/hooks/cam_quality_hook.py).
+custom_hooks = [dict(type='CAMQualityHook', num_images=64, interval=1)]

@@ -34,3 +34,4 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=4))
+custom_hooks = [dict(type='CAMQualityHook', num_images=32, interval=4, batch_size=8)]

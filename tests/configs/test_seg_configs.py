@@ -23,7 +23,7 @@ from projects.acr.utils import prepare_runtime
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_DIR = osp.join(REPO, 'configs', 'seg')
-TOY = 'deeplabv2_r18-d8_1xb8-300it_toy-pseudo-96x96.py'
+TOY = 'deeplabv2_r18-d8_1xb8-1k_toy-pseudo-96x96.py'
 EXPECTED = {
     'deeplabv2_r101-d8_4xb4-40k_voc-pseudo-512x512.py': ('ASPPSumHead', 21),
     'deeplabv2_r101-d8_4xb4-80k_coco-pseudo-512x512.py': ('ASPPSumHead', 81),

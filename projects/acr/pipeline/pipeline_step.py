@@ -1,4 +1,5 @@
 """One step of a multi-stage job: a command and the outputs that show it has finished."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -44,6 +45,15 @@ class PipelineStep:
         """Whether every output exists (a step without outputs never is)."""
         outputs = self.outputs()
         return bool(outputs) and all(osp.exists(p) for p in outputs)
+
+    def remove_outputs(self) -> int:
+        """Deletes the outputs that exist; returns how many there were."""
+        removed = 0
+        for path in self.outputs():
+            if osp.isfile(path):
+                os.remove(path)
+                removed += 1
+        return removed
 
     def run(self, cwd: str, env: Optional[dict] = None, log: Callable[[str], None] = print) -> None:
         """Runs the command; raises ``RuntimeError`` naming the step when it fails."""

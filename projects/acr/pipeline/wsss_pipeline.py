@@ -4,6 +4,7 @@ Each step runs one of the toolkit's tools in a subprocess (the same command a us
 type) and is skipped when its outputs exist; all tools write their outputs atomically, so
 an interrupted pipeline resumes at the first incomplete step.
 """
+import glob
 import json
 import os
 import os.path as osp
@@ -106,7 +107,7 @@ def build_steps(s: PipelineSettings) -> List[PipelineStep]:
     label_dir = s.path('pseudo_labels')
     eval_dir = s.path('eval')
     cam_ds = split_dataset_cfg(s1_cfg, split=s.cam_split)  # raises if the list is missing
-    cam_list = resolve_ann_file(cam_ds)
+    cam_list = osp.abspath(resolve_ann_file(cam_ds))
     data_root = cam_ds.get('data_root') or '.'
     img_dir = (cam_ds.get('data_prefix') or {}).get('img_path', 'JPEGImages')
     img_suffix = cam_ds.get('img_suffix', '.jpg')
@@ -181,18 +182,38 @@ def _read_json(path: str) -> Optional[dict]:
 def _seg_miou(metrics: Optional[dict]) -> Optional[float]:
     if not metrics:
         return None
+    metrics = metrics.get('metrics', metrics)  # tools/test.py --out-json nests them
     for key, value in metrics.items():
         if key.split('/')[-1] == 'mIoU':
             return float(value)
     return None
 
 
+def last_validation(work_dir: str, key: str = 'cam/mIoU') -> Optional[float]:
+    """The last value of ``key`` logged by the newest run in an mmengine work dir."""
+    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    for path in reversed(runs):
+        value = None
+        with open(path, encoding='utf-8') as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                except ValueError:  # a line cut by a kill
+                    continue
+                if key in record:
+                    value = float(record[key])
+        if value is not None:
+            return value
+    return None
+
+
 def collect_figures(s: PipelineSettings) -> Dict[str, Optional[float]]:
-    """The three headline figures (percent), None where a step has not produced them."""
+    """The headline figures (percent), None where a step has not produced them."""
     cams = _read_json(s.path('eval', 'cams.json')) or {}
     labels = _read_json(s.path('eval', 'pseudo_labels.json')) or {}
     seg = _read_json(s.path('eval', 'segmentation.json'))
     return {
+        'val_cam_mIoU': last_validation(s.path('stage1')),
         'cam_mIoU': cams.get('mIoU'),
         'cam_best_threshold': cams.get('best_threshold'),
         'pseudo_label_mIoU': labels.get('mIoU'),
@@ -213,6 +234,8 @@ def render_report(s: PipelineSettings, steps: Sequence[PipelineStep],
         f'- stage 1: `{s.stage1_config}`', f'- stage 2: `{s.stage2_config}`',
         f'- work dir: `{s.work_dir}`', '',
         '| stage | what | split | mIoU (%) |', '|---|---|---|---:|',
+        f'| 1 | class maps (last validation of the training) | val '
+        f'| {fmt(figures["val_cam_mIoU"])} |',
         f'| 1 | class maps (best background threshold {fmt(figures["cam_best_threshold"])}) '
         f'| {s.eval_split} | {fmt(figures["cam_mIoU"])} |',
         f'| 1 | pseudo labels ({fmt(figures["pseudo_label_coverage"], 1)}% of pixels '
@@ -222,6 +245,11 @@ def render_report(s: PipelineSettings, steps: Sequence[PipelineStep],
     ]
     lines += [f'| {st.name} | {st.status} | {st.seconds:.0f} |' for st in steps]
     return '\n'.join(lines) + '\n'
+
+
+def plan(steps: Sequence[PipelineStep], force: Sequence[str] = ()) -> List[str]:
+    """Names of the steps a run would execute: the forced and the incomplete ones."""
+    return [st.name for st in steps if st.name in force or not st.is_complete()]
 
 
 def run_pipeline(s: PipelineSettings,
@@ -242,14 +270,21 @@ def run_pipeline(s: PipelineSettings,
         raise KeyError(f'unknown step(s) {unknown}; the steps are {list(STEP_NAMES)}')
     os.makedirs(s.work_dir, exist_ok=True)
     steps = build_steps(s)
+    todo = plan(steps, force)
+    log(f'pipeline in {s.work_dir}: ' +
+        (f'to run: {", ".join(todo)}' if todo else 'every step is complete'))
     repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (repo, os.environ.get('PYTHONPATH')) if p))
     for i, step in enumerate(steps, 1):
-        if step.name not in force and step.is_complete():
+        if step.name not in todo:
             step.status = 'skipped'
             log(f'[{i}/{len(steps)} {step.name}] outputs complete, skipped')
             continue
+        if step.name in force:
+            # The tools skip outputs that exist: a forced step starts from nothing.
+            removed = step.remove_outputs()
+            log(f'[{i}/{len(steps)} {step.name}] forced: removed {removed} old output(s)')
         log(f'[{i}/{len(steps)} {step.name}] running')
         step.run(cwd=repo, env=env, log=log)
     figures = collect_figures(s)

@@ -3,7 +3,7 @@
 # Published reference: none (synthetic data). Plain BN: a single CPU process has no
 # process group for SyncBN. The ASPP dilations are scaled to the 12x12 feature maps of
 # 96 px crops (DeepLabV2's 6..24 suit 41-64 px maps).
-#   python tools/train.py configs/seg/deeplabv2_r18-d8_1xb8-300it_toy-pseudo-96x96.py \
+#   python tools/train.py configs/seg/deeplabv2_r18-d8_1xb8-1k_toy-pseudo-96x96.py \
 #       --cfg-options train_dataloader.dataset.pseudo_label_dir=work_dirs/<exp>/pseudo_labels
 _base_ = [
     './_base_/models/deeplabv2_r50-d8.py', './_base_/datasets/toy_pseudo.py',
@@ -19,7 +19,7 @@ model = dict(
     backbone=dict(depth=18, stem_channels=32, base_channels=32, norm_cfg=norm_cfg),
     decode_head=dict(in_channels=256, dilations=(2, 4, 6, 8), num_classes=6))
 
-max_iters = 300
+max_iters = 1000
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',

@@ -1,0 +1,105 @@
+import json
+import os
+import os.path as osp
+
+import pytest
+
+from projects.acr.datasets import make_toy_dataset
+from projects.acr.pipeline import (PipelineSettings, build_steps, final_checkpoint, plan,
+                                   run_pipeline)
+from projects.acr.pipeline.wsss_pipeline import load_config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+STAGE1 = osp.join(ROOT, 'configs/acr/vit-tiny_toy.py')
+STAGE2 = osp.join(ROOT, 'configs/seg/deeplabv2_r18-d8_1xb8-1k_toy-pseudo-96x96.py')
+
+# A pipeline small enough for a test: 48 px images, a 2-block ViT for one epoch, a few
+# segmenter iterations.
+TINY_STAGE1 = [
+    'model.backbone.timm_kwargs.img_size=48', 'model.backbone.timm_kwargs.depth=2',
+    'model.head.start_layer=0', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+    'train_dataloader.batch_size=4', 'custom_hooks=[]',
+    'visualizer.vis_backends=[{type:LocalVisBackend}]'
+]
+TINY_STAGE2 = [
+    'train_cfg.max_iters=4', 'train_cfg.val_interval=4', 'default_hooks.checkpoint.interval=4',
+    'train_dataloader.batch_size=2', 'param_scheduler=[]',
+    'visualizer.vis_backends=[{type:LocalVisBackend}]'
+]
+
+
+@pytest.fixture(scope='module')
+def toy_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('toy'))
+    make_toy_dataset(root, num_train=8, num_val=4, img_size=48, seed=0)
+    return root
+
+
+def _settings(toy_root, work_dir):
+    return PipelineSettings(
+        stage1_config=STAGE1, stage2_config=STAGE2, work_dir=str(work_dir),
+        data_root=toy_root, cam_split='train_aug', eval_split='train',
+        stage1_options=list(TINY_STAGE1), stage2_options=list(TINY_STAGE2),
+        pseudo_label_args=['--no-crf'])
+
+
+def _touch_all_outputs(steps):
+    for step in steps:
+        for path in step.outputs():
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            open(path, 'w').close()
+
+
+def test_plan_runs_everything_first_then_exactly_the_incomplete_step(toy_root, tmp_path):
+    settings = _settings(toy_root, tmp_path)
+    steps = build_steps(settings)
+    assert plan(steps) == [s.name for s in steps]
+    _touch_all_outputs(steps)
+    assert plan(steps) == []
+    os.remove(steps[2].outputs()[3])  # one pseudo label
+    assert plan(steps) == ['pseudo_labels']
+    assert plan(steps, force=['stage2_test']) == ['pseudo_labels', 'stage2_test']
+
+
+def test_final_checkpoint_follows_the_schedule(tmp_path):
+    cfg = load_config(STAGE1, ['train_cfg.max_epochs=3'])
+    assert final_checkpoint(cfg, 'w') == osp.join('w', 'epoch_3.pth')
+    cfg = load_config(STAGE2, [])
+    assert final_checkpoint(cfg, 'w') == osp.join('w', f'iter_{cfg.train_cfg.max_iters}.pth')
+
+
+def test_unknown_forced_step_is_rejected(toy_root, tmp_path):
+    with pytest.raises(KeyError, match='unknown step'):
+        run_pipeline(_settings(toy_root, tmp_path), force=['nope'])
+
+
+def test_missing_split_list_names_the_file(toy_root, tmp_path):
+    settings = _settings(toy_root, tmp_path)
+    settings.cam_split = 'no_such_split'
+    with pytest.raises(FileNotFoundError, match='no_such_split'):
+        build_steps(settings)
+
+
+@pytest.mark.slow
+def test_pipeline_end_to_end_then_skips_and_reruns_one_step(toy_root, tmp_path):
+    settings = _settings(toy_root, tmp_path)
+    figures = run_pipeline(settings, log=lambda msg: None)
+    for key in ('val_cam_mIoU', 'cam_mIoU', 'pseudo_label_mIoU', 'segmentation_mIoU'):
+        assert figures[key] is not None and 0 <= figures[key] <= 100, key
+    report = json.load(open(tmp_path / 'report.json'))
+    assert {s['status'] for s in report['steps'].values()} == {'done'}
+    assert (tmp_path / 'report.md').read_text().count('| 1 |') == 3
+
+    run_pipeline(settings, log=lambda msg: None)
+    report = json.load(open(tmp_path / 'report.json'))
+    assert {s['status'] for s in report['steps'].values()} == {'skipped'}
+
+    cam = sorted((tmp_path / 'cams').glob('*.npz'))[0]
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / 'cams').glob('*.npz')}
+    cam.unlink()
+    run_pipeline(settings, log=lambda msg: None)
+    report = json.load(open(tmp_path / 'report.json'))
+    ran = [name for name, s in report['steps'].items() if s['status'] == 'done']
+    assert ran == ['cams'] and cam.exists()
+    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / 'cams').glob('*.npz')}
+    assert {k for k in after if after[k] != before.get(k)} == {cam.name}
