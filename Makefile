@@ -14,11 +14,13 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DATA ?= data/toy
 DEMO_WORK ?= work_dirs/toy_demo
 
-.PHONY: help setup demo test test-fast lint clean toy-data
+.PHONY: help setup demo test test-fast lint clean toy-data sweep-toy
 
 help:
 	@echo "make setup      create .venv with the pinned stack (first run ~15-20 min on 2 cores)"
-	@echo "make demo       build the toy dataset, train ACR on CPU, print CAM mIoU on toy val"
+	@echo "make demo       the whole pipeline on the toy dataset on CPU: ACR, class maps,"
+	@echo "                pseudo labels, DeepLabV2; prints CAM, pseudo-label and seg mIoU"
+	@echo "make sweep-toy  a local 2x2 sweep of alpha and start_layer on the toy dataset"
 	@echo "make test       run the full test suite (includes the slow end-to-end tests)"
 	@echo "make test-fast  run the unit tests only"
 	@echo "make lint       flake8 and isort over the package, tools and tests"
@@ -45,6 +47,9 @@ toy-data: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) tools/demo.py --data-root $(DEMO_DATA) --work-dir $(DEMO_WORK)
+
+sweep-toy: $(STAMP) toy-data
+	$(PY) tools/sweep.py configs/sweeps/acr_alpha_startlayer_toy.yaml --local
 
 test: $(STAMP)
 	$(PY) -m pytest tests

@@ -34,4 +34,8 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=4))
-custom_hooks = [dict(type='CAMQualityHook', num_images=32, interval=4, batch_size=8)]
+# Pseudo labels as the demo makes them: background thresholds 0.5 / 0.75, the band ignored.
+custom_hooks = [
+    dict(type='CAMQualityHook', num_images=32, interval=4, batch_size=8,
+         pseudo_label_cfg=dict(mode='threshold', bg_thr=(0.5, 0.75)))
+]

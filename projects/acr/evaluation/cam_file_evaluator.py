@@ -1,5 +1,4 @@
 """mIoU of class-map files against ground-truth masks, with a background-threshold sweep."""
-import os.path as osp
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -7,9 +6,9 @@ from tqdm import tqdm
 
 from ..datasets.label_cache import read_label_mask
 from ..pseudo_labels.cam_io import CAM_SUFFIX, load_cams
-from ..utils.atomic_io import atomic_open
 from .prediction_files import match_prediction_files
 from .segmentation_report import SegmentationReport
+from .threshold_curve_plot import save_threshold_curve
 from .threshold_sweep import (check_thresholds, confusion_from_histogram, miou_from_confusion,
                               threshold_histogram)
 
@@ -68,29 +67,8 @@ class CAMEvalResult:
 
     def save_curve(self, path: str) -> None:
         """Plots mIoU against the threshold to ``path`` (format from the suffix), atomically."""
-        # The object-oriented API with the Agg canvas leaves pyplot's global state and the
-        # process-wide backend untouched.
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        t = self.thresholds
-        miou = self.miou_curve * 100
-        best = self.best_index
-        fig = Figure(figsize=(5, 3.5))
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
-        ax.plot(t, miou, marker='o', markersize=3)
-        ax.axvline(t[best], color='tab:red', linestyle='--', linewidth=1,
-                   label=f'best t={t[best]:.2f}, mIoU={miou[best]:.1f}')
-        ax.set_xlabel('background threshold')
-        ax.set_ylabel('mIoU (%)')
-        ax.set_title(f'class maps, {self.num_images} images')
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc='best')
-        fig.tight_layout()
-        fmt = osp.splitext(path)[1].lstrip('.').lower() or 'png'
-        with atomic_open(path, 'wb') as f:
-            fig.savefig(f, format=fmt, dpi=120)
+        save_threshold_curve(path, self.thresholds, self.miou_curve * 100, self.best_index,
+                             title=f'class maps, {self.num_images} images')
 
 
 class CAMFileEvaluator:

@@ -1,6 +1,5 @@
 """mIoU of class activation maps with a sweep of the background threshold."""
 import logging
-import os.path as osp
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -8,9 +7,9 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
-from mmengine.utils import mkdir_or_exist
 from mmseg.registry import METRICS
 
+from .threshold_curve_plot import save_threshold_curve
 from .threshold_sweep import (_to_numpy, check_thresholds, confusion_from_histogram,
                               iou_from_confusion, nanmean_last, precision_from_confusion,
                               recall_from_confusion, threshold_histogram)
@@ -256,24 +255,4 @@ class CAMMetric(BaseMetric):
         print_log(f'CAM mIoU vs threshold: {points}', logger='current')
 
     def _plot_curve(self, path: str, best: int) -> None:
-        # The object-oriented API with the Agg canvas leaves pyplot's global
-        # state and the process-wide backend untouched.
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        t = self.last_curve['thresholds']
-        miou = self.last_curve['mIoU']
-        fig = Figure(figsize=(5, 3.5))
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
-        ax.plot(t, miou, marker='o', markersize=3)
-        ax.axvline(t[best], color='tab:red', linestyle='--', linewidth=1,
-                   label=f'best t={t[best]:.2f}, mIoU={miou[best]:.1f}')
-        ax.set_xlabel('background threshold')
-        ax.set_ylabel('mIoU (%)')
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc='best')
-        fig.tight_layout()
-        dirname = osp.dirname(osp.abspath(path))
-        mkdir_or_exist(dirname)
-        fig.savefig(path, dpi=120)
+        save_threshold_curve(path, self.last_curve['thresholds'], self.last_curve['mIoU'], best)

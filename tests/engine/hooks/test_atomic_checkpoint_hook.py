@@ -20,24 +20,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 TINY_CONFIG = """
 _base_ = {base!r}
-model = dict(
-    backbone=dict(timm_kwargs=dict(img_size=48, patch_size=8, depth=2)),
-    head=dict(start_layer=1))
-train_dataloader = dict(
-    batch_size=4,
-    dataset=dict(
-        data_root={data_root!r},
-        pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='PairedViews', flip=True),
-            dict(type='PackClsInputs'),
-        ]))
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
-visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
-train_cfg = dict(max_epochs=1, val_interval=1000)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
+train_dataloader = dict(batch_size=4, dataset=dict(data_root={data_root!r}))
 """
 
 # Runs a script with a maximum file size. Python ignores SIGXFSZ; with the kernel's default
@@ -107,7 +90,7 @@ def test_process_killed_while_writing_a_checkpoint(tmp_path):
     make_toy_dataset(data_root, num_train=8, num_val=2, img_size=48, seed=0)
     config = str(tmp_path / 'tiny.py')
     Path(config).write_text(TINY_CONFIG.format(
-        base=str(ROOT / 'configs' / 'acr' / 'vit-tiny_toy.py'), data_root=data_root))
+        base=str(ROOT / 'tests' / 'data' / 'tiny_toy_train.py'), data_root=data_root))
     stock_dir, atomic_dir = str(tmp_path / 'stock'), str(tmp_path / 'atomic')
 
     runs = [
