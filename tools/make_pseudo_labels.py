@@ -32,6 +32,7 @@ sys.path.insert(0, REPO_ROOT)
 from mmengine.config import Config, DictAction  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from projects.acr.apis.split_dataset import split_dataset_cfg  # noqa: E402
 from projects.acr.pseudo_labels import (PseudoLabelGenerator, PseudoLabelWriter,  # noqa: E402
                                         cam_path)
 
@@ -52,12 +53,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-dir', required=True, help='where <img_id>.png files go')
 
     data = parser.add_argument_group(
-        'images', 'From a config (its <split>_dataloader.dataset) and/or given directly;\n'
-        'explicit options override the config.')
+        'images', 'From a config (its training dataset, or the list --split as in '
+        'tools/infer_cam.py) and/or given directly;\nexplicit options override the config.')
     data.add_argument('--config', help='config file whose dataset lists the images')
-    data.add_argument('--split', default='train', choices=['train', 'val', 'test'],
-                      help='with --config: the dataset of which dataloader '
-                      '(default: %(default)s)')
+    data.add_argument('--split', help='with --config: image list next to the test list, e.g. '
+                      'train_aug, train, val, as in tools/infer_cam.py (default: the list '
+                      'of train_dataloader.dataset)')
     data.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                       help='with --config: override config keys, e.g. '
                       'train_dataloader.dataset.data_root=/data/VOC2012')
@@ -136,11 +137,14 @@ def dataset_from_config(args: argparse.Namespace) -> Dict[str, Optional[str]]:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    key = f'{args.split}_dataloader'
-    loader = cfg.get(key)
-    if loader is None or 'dataset' not in loader:
-        raise KeyError(f'{args.config}: no {key}.dataset')
-    dataset, where = loader['dataset'], f'{key}.dataset'
+    if args.split:
+        dataset, where = split_dataset_cfg(cfg, split=args.split), f'split {args.split}'
+    else:
+        key = 'train_dataloader'
+        loader = cfg.get(key)
+        if loader is None or 'dataset' not in loader:
+            raise KeyError(f'{args.config}: no {key}.dataset')
+        dataset, where = loader['dataset'], f'{key}.dataset'
     # Wrappers such as RepeatDataset hold the real dataset under "dataset".
     while 'ann_file' not in dataset and 'dataset' in dataset:
         dataset, where = dataset['dataset'], where + '.dataset'

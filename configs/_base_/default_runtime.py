@@ -17,7 +17,8 @@ vis_backends = [
     dict(type='AutoWandbVisBackend', init_kwargs=dict(project='acr-wsss'),
          define_metric_cfg={'cam/mIoU': 'max'}),
 ]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+# No fixed name: each runner gets its own visualizer (mmengine keeps instances by name).
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_processor = dict(by_epoch=True, window_size=20)
 log_level = 'INFO'
 load_from = None

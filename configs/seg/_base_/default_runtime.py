@@ -16,7 +16,7 @@ vis_backends = [
     dict(type='LocalVisBackend'),
     dict(type='AutoWandbVisBackend', init_kwargs=dict(project='acr-wsss')),
 ]
-visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None

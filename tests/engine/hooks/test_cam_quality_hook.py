@@ -83,3 +83,10 @@ def test_rejects_bad_arguments():
     from projects.acr.engine.hooks import CAMQualityHook
     with pytest.raises(ValueError, match='num_images'):
         CAMQualityHook(num_images=0)
+
+
+def test_pseudo_label_settings_override_the_defaults():
+    from projects.acr.engine.hooks import CAMQualityHook
+    hook = CAMQualityHook(pseudo_label_cfg=dict(mode='threshold', bg_thr=(0.5, 0.75)))
+    assert hook.pseudo_label_cfg == dict(mode='threshold', crf=False, bg_thr=(0.5, 0.75))
+    assert hook.generator.mode == 'threshold'

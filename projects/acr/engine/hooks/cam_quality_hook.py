@@ -74,7 +74,7 @@ class CAMQualityHook(Hook):
         if thresholds is None:
             thresholds = np.arange(20) / 20
         self.thresholds = check_thresholds(np.asarray(thresholds, dtype=np.float64))
-        self.pseudo_label_cfg = dict(mode='power', crf=False, **(pseudo_label_cfg or {}))
+        self.pseudo_label_cfg = dict(dict(mode='power', crf=False), **(pseudo_label_cfg or {}))
         self.generator = PseudoLabelGenerator(**self.pseudo_label_cfg)
         self.num_overlays = num_overlays
         self.seed = seed
