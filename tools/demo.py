@@ -73,11 +73,11 @@ def main() -> None:
         return '-' if value is None else f'{value:.2f}%'
 
     print(f'[demo] done in {(time.time() - start) / 60:.1f} min')
-    print(f'[demo] CAM mIoU (toy val, stage-1 training):{fmt("val_cam_mIoU")}')
-    print(f'[demo] CAM mIoU (toy train):             {fmt("cam_mIoU")} at background '
+    print(f'[demo] CAM mIoU (toy val, stage-1 training): {fmt("val_cam_mIoU")}')
+    print(f'[demo] CAM mIoU (toy train):                  {fmt("cam_mIoU")} at background '
           f'threshold {figures.get("cam_best_threshold")}')
-    print(f'[demo] pseudo-label mIoU (toy train):    {fmt("pseudo_label_mIoU")}')
-    print(f'[demo] segmentation mIoU (toy val):      {fmt("segmentation_mIoU")}')
+    print(f'[demo] pseudo-label mIoU (toy train):         {fmt("pseudo_label_mIoU")}')
+    print(f'[demo] segmentation mIoU (toy val):           {fmt("segmentation_mIoU")}')
 
 
 if __name__ == '__main__':

@@ -54,6 +54,15 @@ class PipelineSettings:
     pseudo_label_args: List[str] = field(default_factory=list)
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        # The tools run from the repository root: paths given relative to the caller's
+        # working directory must not change meaning.
+        self.stage1_config = osp.abspath(self.stage1_config)
+        self.stage2_config = osp.abspath(self.stage2_config)
+        self.work_dir = osp.abspath(self.work_dir)
+        if self.data_root:
+            self.data_root = osp.abspath(self.data_root)
+
     def path(self, *parts: str) -> str:
         """A path under the work dir."""
         return osp.join(self.work_dir, *parts)
