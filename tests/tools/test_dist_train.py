@@ -26,6 +26,7 @@ constant to every key does not change the softmax), so its computed gradient is 
 noise, and Adam's normalisation turns that noise into steps of the size of the learning
 rate that differ between any two runs, distributed or not.
 """
+import json
 import os
 import os.path as osp
 import socket
@@ -47,6 +48,7 @@ _base_ = {base!r}
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='SGD', lr=0.05, momentum=0.9))
 train_dataloader = dict(batch_size={batch_size}, dataset=dict(data_root={data_root!r}))
 train_cfg = dict(max_epochs=2)
+custom_hooks = [dict(type='CAMQualityHook', num_images=6, interval=2, batch_size=2)]
 """
 
 
@@ -118,3 +120,20 @@ def test_two_cpu_processes_match_one_process(tmp_path):
         moved += int(not torch.equal(init[key], value))
     # The comparison is about trained weights: most tensors changed in the second epoch.
     assert moved > len(single_weights) // 2
+
+    # The CAM quality hook: each rank maps 3 of the 6 images, the statistics are summed,
+    # and only rank 0 logs, once, the figure one process computes from all 6.
+    assert dist_log.count('CAM quality after epoch 2 on 6 training images') == 1
+    quality = {name: _logged(tmp_path / name, 'cam_quality/cam_mIoU') for name in configs}
+    assert len(quality['dist']) == len(quality['single']) == 1
+    assert quality['dist'][0] == pytest.approx(quality['single'][0], abs=0.1)
+
+
+def _logged(work_dir: Path, key: str) -> list:
+    values = []
+    for path in work_dir.glob('*/vis_data/scalars.json'):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if key in record:
+                values.append(record[key])
+    return values
