@@ -32,7 +32,8 @@ sys.path.insert(0, REPO_ROOT)
 from mmengine.config import Config, DictAction  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from projects.acr.apis.split_dataset import split_dataset_cfg  # noqa: E402
+from projects.acr.apis.cam_inferencer import image_id  # noqa: E402
+from projects.acr.apis.split_dataset import build_split_dataset, split_dataset_cfg  # noqa: E402
 from projects.acr.pseudo_labels import (PseudoLabelGenerator, PseudoLabelWriter,  # noqa: E402
                                         cam_path)
 
@@ -157,8 +158,31 @@ def dataset_from_config(args: argparse.Namespace) -> Dict[str, Optional[str]]:
                 img_suffix=dataset.get('img_suffix', DEFAULT_IMG_SUFFIX))
 
 
-def resolve_images(args: argparse.Namespace) -> Tuple[List[str], str, str, str]:
-    """Image ids, the list file, the image directory and the image suffix."""
+def images_from_dataset(args: argparse.Namespace) -> Tuple[List[str], List[str], str]:
+    """Image ids, image paths and the list file, read by the config's dataset class.
+
+    The dataset knows its own tree (COCO's split folders, id forms), so nothing is
+    rebuilt here from ``data_prefix``.
+    """
+    spec = dataset_from_config(args)
+    ann_file = args.ann_file or (None if args.split else spec['ann_file'])
+    # Without --split the training dataset is meant, with its own data root.
+    data_root = args.data_root or (None if args.split else spec['data_root'])
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    dataset = build_split_dataset(cfg, split=args.split, ann_file=ann_file,
+                                  data_root=data_root, load_images=False)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    if not infos:
+        raise ValueError(f'image-id list is empty: {dataset.ann_file}')
+    return [image_id(i) for i in infos], [i['img_path'] for i in infos], dataset.ann_file
+
+
+def resolve_images(args: argparse.Namespace) -> Tuple[List[str], List[str], str]:
+    """Image ids, their image files and the list file."""
+    if args.config is not None and args.img_dir is None and args.img_suffix is None:
+        return images_from_dataset(args)
     spec = dict(data_root=None, ann_file=DEFAULT_ANN_FILE, img_dir=DEFAULT_IMG_DIR,
                 img_suffix=DEFAULT_IMG_SUFFIX)
     if args.config is not None:
@@ -180,7 +204,7 @@ def resolve_images(args: argparse.Namespace) -> Tuple[List[str], str, str, str]:
         ids = [line.split()[0] for line in f if line.strip()]
     if not ids:
         raise ValueError(f'image-id list is empty: {ann_file}')
-    return ids, ann_file, img_dir, spec['img_suffix']
+    return ids, [osp.join(img_dir, i + spec['img_suffix']) for i in ids], ann_file
 
 
 def default_chunksize(num_jobs: int, workers: int) -> int:
@@ -190,7 +214,7 @@ def default_chunksize(num_jobs: int, workers: int) -> int:
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, int]:
     args = parse_args(argv)
-    ids, ann_file, img_dir, img_suffix = resolve_images(args)
+    ids, img_files, ann_file = resolve_images(args)
     crf = False if args.no_crf else dict(
         n_iters=args.crf_iters, gaussian_sxy=args.crf_gauss_sxy,
         gaussian_compat=args.crf_gauss_compat, bilateral_sxy=args.crf_bi_sxy,
@@ -203,7 +227,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, int]:
     if not osp.isdir(args.cam_dir):
         raise FileNotFoundError(f'class-map directory not found: {args.cam_dir}')
     jobs, skipped, missing = [], 0, []
-    for img_id in ids:
+    for img_id, img_file in zip(ids, img_files):
         out_file = osp.join(args.out_dir, img_id + '.png')
         if not args.force and osp.isfile(out_file):
             skipped += 1
@@ -212,7 +236,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, int]:
         if not osp.isfile(cam_file):
             missing.append(cam_file)
             continue
-        jobs.append((cam_file, osp.join(img_dir, img_id + img_suffix), out_file))
+        jobs.append((cam_file, img_file, out_file))
     if missing:
         shown = ', '.join(missing[:3]) + (', ...' if len(missing) > 3 else '')
         if args.on_missing == 'error':

@@ -4,9 +4,9 @@
     -> stage-2 training on the pseudo labels -> evaluation on the real masks -> report
 
 Examples:
-    # the toy pipeline (what `make demo` runs after making the toy data)
-    python tools/run_pipeline.py --work-dir work_dirs/toy_pipeline --cam-split train_aug \\
-        --eval-split train --data-root data/toy
+    # the toy pipeline, as `make demo` runs it after making the toy data
+    python tools/run_pipeline.py --work-dir work_dirs/toy_pipeline --data-root data/toy \\
+        --pseudo-label-args="--mode threshold --bg-thr 0.5 0.75 --crf-bi-sxy 20"
 
     # PASCAL VOC with the paper's backbone and DeepLabV2
     python tools/run_pipeline.py configs/acr/vit-r50_voc.py \\

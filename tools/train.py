@@ -62,7 +62,8 @@ def main() -> None:
         # mmengine would trust work_dir/last_checkpoint blindly; resume from a checkpoint
         # that was written completely instead (None: start from scratch).
         latest = find_latest_complete_checkpoint(cfg.work_dir)
-        cfg.resume, cfg.load_from = latest is not None, latest
+        if latest is not None:
+            cfg.resume, cfg.load_from = True, latest
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:

@@ -22,12 +22,15 @@ class PipelineStep:
         outputs (Callable[[], list[str]]): Paths that must exist when the step is done;
             a callable because some lists (one file per image) are only known once the
             data exists.
+        extra_files (list[str]): Other files the step leaves behind (settings, logs);
+            removed with the outputs when the step is forced.
     """
 
     name: str
     description: str
     command: List[str]
     outputs: Callable[[], List[str]]
+    extra_files: List[str] = field(default_factory=list)
     status: str = field(default='pending')  # pending | skipped | done | failed
     seconds: float = 0.0
 
@@ -49,7 +52,7 @@ class PipelineStep:
     def remove_outputs(self) -> int:
         """Deletes the outputs that exist; returns how many there were."""
         removed = 0
-        for path in self.outputs():
+        for path in [*self.outputs(), *self.extra_files]:
             if osp.isfile(path):
                 os.remove(path)
                 removed += 1

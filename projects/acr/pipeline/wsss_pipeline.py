@@ -4,7 +4,6 @@ Each step runs one of the toolkit's tools in a subprocess (the same command a us
 type) and is skipped when its outputs exist; all tools write their outputs atomically, so
 an interrupted pipeline resumes at the first incomplete step.
 """
-import glob
 import json
 import os
 import os.path as osp
@@ -13,9 +12,14 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
+from ..apis.cam_inferencer import SETTINGS_FILE
 from ..apis.split_dataset import resolve_ann_file, split_dataset_cfg
+from ..sweeps.trial_results import read_metric
 from ..utils.atomic_io import atomic_open
 from .pipeline_step import PipelineStep, fixed_outputs, per_image_outputs, python_command
+
+# The tools run from here, so relative paths in configs (data/...) resolve against it.
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 STEP_NAMES = ('stage1_train', 'cams', 'pseudo_labels', 'eval_cams', 'eval_pseudo_labels',
               'stage2_train', 'stage2_test')
@@ -115,11 +119,10 @@ def build_steps(s: PipelineSettings) -> List[PipelineStep]:
     cam_dir = s.path('cams')
     label_dir = s.path('pseudo_labels')
     eval_dir = s.path('eval')
-    cam_ds = split_dataset_cfg(s1_cfg, split=s.cam_split)  # raises if the list is missing
-    cam_list = osp.abspath(resolve_ann_file(cam_ds))
-    data_root = cam_ds.get('data_root') or '.'
-    img_dir = (cam_ds.get('data_prefix') or {}).get('img_path', 'JPEGImages')
-    img_suffix = cam_ds.get('img_suffix', '.jpg')
+    root = split_dataset_cfg(s1_cfg).get('data_root') or ''
+    cam_ds = split_dataset_cfg(s1_cfg, split=s.cam_split,  # raises if the list is missing
+                               data_root=osp.join(REPO_ROOT, root))
+    cam_list = resolve_ann_file(cam_ds)
 
     s2_options = [*_data_root_options(load_config(s.stage2_config, []), s.data_root),
                   f'train_dataloader.dataset.pseudo_label_dir={osp.abspath(label_dir)}',
@@ -143,13 +146,14 @@ def build_steps(s: PipelineSettings) -> List[PipelineStep]:
             python_command('tools/infer_cam.py', s.stage1_config, s1_ckpt, '--split',
                            s.cam_split, '--out-dir', cam_dir, *s.infer_args,
                            *cfg_args(s1_options)),
-            per_image_outputs(cam_list, cam_dir, '.npz')),
+            per_image_outputs(cam_list, cam_dir, '.npz'),
+            # The inference settings file: a forced rerun may change scales or checkpoint.
+            extra_files=[osp.join(cam_dir, SETTINGS_FILE)]),
         PipelineStep(
             'pseudo_labels', 'pseudo labels from the class maps',
             python_command('tools/make_pseudo_labels.py', '--cam-dir', cam_dir, '--out-dir',
-                           label_dir, '--data-root', data_root, '--ann-file', cam_list,
-                           '--img-dir', img_dir, '--img-suffix', img_suffix,
-                           *s.pseudo_label_args),
+                           label_dir, '--config', s.stage1_config, '--split', s.cam_split,
+                           *s.pseudo_label_args, *cfg_args(s1_options)),
             per_image_outputs(cam_list, label_dir, '.png')),
         PipelineStep(
             'eval_cams', f'class-map mIoU on the {s.eval_split} list (threshold sweep)',
@@ -199,21 +203,8 @@ def _seg_miou(metrics: Optional[dict]) -> Optional[float]:
 
 
 def last_validation(work_dir: str, key: str = 'cam/mIoU') -> Optional[float]:
-    """The last value of ``key`` logged by the newest run in an mmengine work dir."""
-    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    for path in reversed(runs):
-        value = None
-        with open(path, encoding='utf-8') as f:
-            for line in f:
-                try:
-                    record = json.loads(line)
-                except ValueError:  # a line cut by a kill
-                    continue
-                if key in record:
-                    value = float(record[key])
-        if value is not None:
-            return value
-    return None
+    """The last value of ``key`` logged in an mmengine work dir (None if never)."""
+    return read_metric(work_dir, key)['last']
 
 
 def collect_figures(s: PipelineSettings) -> Dict[str, Optional[float]]:
@@ -231,8 +222,14 @@ def collect_figures(s: PipelineSettings) -> Dict[str, Optional[float]]:
     }
 
 
+def validation_split(cfg: Config) -> str:
+    """Name of the list the stage-1 training validates on (``val``, ``train``, ...)."""
+    ann_file = ((cfg.get('val_dataloader') or {}).get('dataset') or {}).get('ann_file')
+    return osp.splitext(osp.basename(ann_file))[0] if ann_file else 'val'
+
+
 def render_report(s: PipelineSettings, steps: Sequence[PipelineStep],
-                  figures: Dict[str, Optional[float]]) -> str:
+                  figures: Dict[str, Optional[float]], val_split: str = 'val') -> str:
     """Markdown report of the figures and of what each step did."""
 
     def fmt(x: Optional[float], digits: int = 2) -> str:
@@ -243,7 +240,7 @@ def render_report(s: PipelineSettings, steps: Sequence[PipelineStep],
         f'- stage 1: `{s.stage1_config}`', f'- stage 2: `{s.stage2_config}`',
         f'- work dir: `{s.work_dir}`', '',
         '| stage | what | split | mIoU (%) |', '|---|---|---|---:|',
-        f'| 1 | class maps (last validation of the training) | val '
+        f'| 1 | class maps (last validation of the training) | {val_split} '
         f'| {fmt(figures["val_cam_mIoU"])} |',
         f'| 1 | class maps (best background threshold {fmt(figures["cam_best_threshold"])}) '
         f'| {s.eval_split} | {fmt(figures["cam_mIoU"])} |',
@@ -282,7 +279,7 @@ def run_pipeline(s: PipelineSettings,
     todo = plan(steps, force)
     log(f'pipeline in {s.work_dir}: ' +
         (f'to run: {", ".join(todo)}' if todo else 'every step is complete'))
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    repo = REPO_ROOT
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (repo, os.environ.get('PYTHONPATH')) if p))
     for i, step in enumerate(steps, 1):
@@ -297,7 +294,8 @@ def run_pipeline(s: PipelineSettings,
         log(f'[{i}/{len(steps)} {step.name}] running')
         step.run(cwd=repo, env=env, log=log)
     figures = collect_figures(s)
-    report = render_report(s, steps, figures)
+    val_split = validation_split(load_config(s.stage1_config, s.stage1_options))
+    report = render_report(s, steps, figures, val_split)
     with atomic_open(s.path('report.md'), 'w') as f:
         f.write(report)
     with atomic_open(s.path('report.json'), 'w') as f:

@@ -11,6 +11,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from ..datasets.transforms.load_checked_image import decode_image_bgr
 from ..datasets.voc_cls import voc_palette
 from ..utils.atomic_io import atomic_open
 from .cam_io import load_cams
@@ -57,11 +58,15 @@ def image_size(path: str) -> Tuple[int, int]:
 
 
 def read_rgb(path: str) -> np.ndarray:
-    """An image file as uint8 RGB (H, W, 3)."""
+    """An image file as uint8 RGB (H, W, 3), decoded as the models saw it.
+
+    The same decoder as ``LoadCheckedImageFromFile`` (transparency on white, no EXIF
+    rotation), so the CRF sees the pixels the class maps were computed on.
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'image missing: {path}')
-    with Image.open(path) as img:
-        return np.asarray(img.convert('RGB'))
+    with open(path, 'rb') as f:
+        return np.ascontiguousarray(decode_image_bgr(f.read(), path)[..., ::-1])
 
 
 class PseudoLabelWriter:

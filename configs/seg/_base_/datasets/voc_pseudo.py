@@ -17,7 +17,7 @@ voc_metainfo = dict(
              [0, 64, 0], [128, 64, 0], [0, 192, 0], [128, 192, 0], [0, 64, 128]])
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     # mmseg's LoadAnnotations with errors naming the label file (missing, corrupt, or of
     # another size than its image).
     dict(type='LoadCheckedAnnotations'),
@@ -28,7 +28,7 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='Resize', scale=(2048, 512), keep_ratio=True),
     # After Resize: the metric compares predictions, resized back, with the original mask.
     dict(type='LoadCheckedAnnotations'),
@@ -36,7 +36,7 @@ test_pipeline = [
 ]
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 tta_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(
         type='TestTimeAug',
         transforms=[

@@ -43,7 +43,8 @@ class CAMQualityHook(Hook):
         interval (int): Epochs between evaluations. Defaults to 1.
         dataset (dict, optional): Dataset to draw from. Defaults to the training dataset of
             the config with the test pipeline (full-size images with masks).
-        batch_size (int): Images per forward pass. Defaults to 4.
+        batch_size (int): Images per forward pass. Defaults to 1: images of different
+            sizes are padded to a common size in a batch, which changes their maps.
         thresholds (Sequence[float], optional): Background thresholds of the sweep.
             Defaults to 0, 0.05, ..., 0.95.
         pseudo_label_cfg (dict, optional): Arguments of :class:`PseudoLabelGenerator`.
@@ -59,7 +60,7 @@ class CAMQualityHook(Hook):
                  num_images: int = 64,
                  interval: int = 1,
                  dataset: Optional[Dict] = None,
-                 batch_size: int = 4,
+                 batch_size: int = 1,
                  thresholds: Optional[Sequence[float]] = None,
                  pseudo_label_cfg: Optional[Dict] = None,
                  num_overlays: int = 4,
