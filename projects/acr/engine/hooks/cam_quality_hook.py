@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmseg.registry import DATASETS, HOOKS
 
+from ...evaluation.label_evaluator import LabelEvaluator
 from ...evaluation.threshold_sweep import (check_thresholds, confusion_from_histogram,
                                            iou_from_confusion, nanmean_last, threshold_histogram)
 from ...pseudo_labels import PseudoLabelGenerator
@@ -80,6 +81,7 @@ class CAMQualityHook(Hook):
         self.num_overlays = num_overlays
         self.seed = seed
         self._dataset = None
+        self._label_evaluator = None
         self._indices: List[int] = []
 
     def before_train(self, runner) -> None:
@@ -89,6 +91,8 @@ class CAMQualityHook(Hook):
             cfg['pipeline'] = self._test_pipeline(runner.cfg)
             cfg['test_mode'] = True
         self._dataset = DATASETS.build(cfg)
+        self._label_evaluator = LabelEvaluator(self._dataset.metainfo['classes'],
+                                               ignore_index=self.generator.ignore_index)
         total = len(self._dataset)
         rng = np.random.default_rng(self.seed)
         count = min(self.num_images, total)
@@ -142,11 +146,10 @@ class CAMQualityHook(Hook):
                 hist += threshold_histogram(cams, gt, self.thresholds)
                 label = self.generator.from_dense(cams, np.ascontiguousarray(image),
                                                   np.asarray(out.img_labels))
-                valid = gt != 255
-                kept = valid & (label != self.generator.ignore_index)
-                pseudo += np.bincount(gt[kept] * k + label[kept],
-                                      minlength=k * k).reshape(k, k)
-                ignored += (int((valid & ~kept).sum()), int(valid.sum()))
+                conf, unlabelled = self._label_evaluator.confusion(
+                    label, gt, source=out.metainfo.get('img_path', 'pseudo label'))
+                pseudo += conf
+                ignored += (int(unlabelled.sum()), int(conf.sum() + unlabelled.sum()))
                 if rank == 0 and len(overlays) < self.num_overlays:
                     overlays.append(self._overlay(image, cams, out.img_labels, label, gt))
         stats = torch.from_numpy(np.concatenate([hist.ravel(), pseudo.ravel(), ignored]))
