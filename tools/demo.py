@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.acr.datasets.toy_generator import make_toy_dataset  # noqa: E402
+from projects.acr.toy_data import make_toy_dataset  # noqa: E402
 from projects.acr.pipeline import PipelineSettings, run_pipeline  # noqa: E402
 from projects.acr.pipeline.report_logger import log_report_to_wandb  # noqa: E402
 

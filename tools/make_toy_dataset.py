@@ -36,7 +36,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     # Imported after parsing so that --help answers without loading the model stack.
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    from projects.acr.datasets.toy_generator import make_toy_dataset
+    from projects.acr.toy_data import make_toy_dataset
 
     summary = make_toy_dataset(
         args.out_dir,

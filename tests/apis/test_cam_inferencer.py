@@ -14,7 +14,8 @@ import projects.acr  # noqa: F401  (registers the components)
 from projects.acr.apis import (CAMInferencer, build_split_dataset, check_run_settings,
                                init_cam_model, shard_indices, split_items)
 from projects.acr.datasets import TOY_CLASSES as CLASSES
-from projects.acr.datasets import make_toy_dataset, read_label_mask
+from projects.acr.datasets import read_label_mask
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.evaluation import CAMFileEvaluator, CAMMetric
 from projects.acr.pseudo_labels import cam_path, load_cams
 

@@ -18,7 +18,8 @@ from PIL import Image
 
 import projects.acr.datasets.pseudo_label_dataset  # noqa: F401
 import projects.acr.models.segmentors  # noqa: F401
-from projects.acr.datasets import make_toy_dataset, voc_palette
+from projects.acr.datasets import voc_palette
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.utils import prepare_runtime
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -11,8 +11,9 @@ import pytest
 from mmengine.registry import DefaultScope
 from PIL import Image
 
-from projects.acr.datasets import (TOY_CLASSES, TOY_PALETTE, ToyClsDataset, VOCClsDataset,
-                                   make_toy_dataset, render_toy_sample, toy_generator)
+from projects.acr.datasets import TOY_CLASSES, TOY_PALETTE, ToyClsDataset, VOCClsDataset
+from projects.acr.toy_data import generator as toy_generator
+from projects.acr.toy_data import make_toy_dataset, render_toy_sample
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_TRAIN, NUM_VAL, IMG_SIZE = 24, 6, 64

@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 
-from projects.acr.datasets import make_toy_dataset
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.pipeline import (PipelineSettings, build_steps, final_checkpoint, plan,
                                    run_pipeline)
 from projects.acr.pipeline.wsss_pipeline import load_config

@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from projects.acr.datasets import make_toy_dataset
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.utils import allow_mmengine_checkpoints
 
 ROOT = Path(__file__).resolve().parents[2]

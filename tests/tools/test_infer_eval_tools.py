@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import projects.acr  # noqa: F401  (registers the components)
-from projects.acr.datasets import make_toy_dataset
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.pseudo_labels import cam_path, load_cams
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

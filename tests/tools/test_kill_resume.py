@@ -21,7 +21,7 @@ from typing import Optional
 import pytest
 import torch
 
-from projects.acr.datasets import make_toy_dataset
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.utils import allow_mmengine_checkpoints, is_complete_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]

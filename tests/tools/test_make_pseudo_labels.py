@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from projects.acr.datasets import make_toy_dataset, voc_palette
+from projects.acr.datasets import voc_palette
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.pseudo_labels import cam_path, save_cams
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from projects.acr.datasets import make_toy_dataset
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.sweeps import read_metric
 
 ROOT = Path(__file__).resolve().parents[2]

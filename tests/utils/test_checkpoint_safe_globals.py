@@ -12,7 +12,7 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from projects.acr.datasets import make_toy_dataset
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.utils import allow_mmengine_checkpoints, mmengine_checkpoint_globals
 from projects.acr.utils.checkpoint_safe_globals import history_buffer_method
 

@@ -2,13 +2,13 @@
 """The synthetic toy dataset, read like PASCAL VOC."""
 from mmseg.registry import DATASETS
 
-from .toy_generator import TOY_CLASSES, TOY_PALETTE
+from .toy_meta import TOY_CLASSES, TOY_PALETTE
 from .voc_cls import VOCClsDataset
 
 
 @DATASETS.register_module()
 class ToyClsDataset(VOCClsDataset):
-    """Images of :func:`make_toy_dataset` with multi-hot image-level labels.
+    """Images of :func:`projects.acr.toy_data.make_toy_dataset` with multi-hot image-level labels.
 
     The tree and the data info keys are those of :class:`VOCClsDataset`; only the classes
     differ: background plus ``ladybird``, ``tiger``, ``chessboard``, ``leaf`` and

@@ -11,7 +11,8 @@ from mmengine.logging import MMLogger
 from mmseg.registry import TRANSFORMS
 from PIL import Image
 
-from projects.acr.datasets import ToyClsDataset, make_toy_dataset
+from projects.acr.datasets import ToyClsDataset
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.datasets.transforms import LoadCheckedImageFromFile, decode_image_bgr
 
 
