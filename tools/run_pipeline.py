@@ -1,7 +1,12 @@
 """Run the whole weakly supervised pipeline, skipping the steps that are already done.
 
     stage-1 training -> class maps -> pseudo labels -> evaluation of both
+    [-> AffinityNet training -> random-walk labels -> their evaluation]
     -> stage-2 training on the pseudo labels -> evaluation on the real masks -> report
+
+The bracketed AffinityNet steps (PSA) run by default with the published VOC configs and
+stage 2 then trains on the random-walk labels; --no-affinity skips them, --affinity adds
+them to the toy pipeline (configs/affinity/affinitynet_r18-d8_1xb8-6e_toy-96x96.py).
 
 Examples:
     # the toy pipeline, as `make demo` runs it after making the toy data
@@ -25,6 +30,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from projects.acr.pipeline import STEP_NAMES, PipelineSettings, run_pipeline  # noqa: E402
+from projects.acr.pipeline.wsss_pipeline import (affinity_by_default,  # noqa: E402
+                                                 affinity_config_for)
 from projects.acr.pipeline.report_logger import log_report_to_wandb  # noqa: E402
 
 TOY_STAGE1 = 'configs/acr/vit-tiny_toy.py'
@@ -53,7 +60,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--pseudo-label-args', default='',
                         help='extra arguments of tools/make_pseudo_labels.py, one quoted '
                         'string, e.g. "--no-crf --workers 4"')
-    parser.add_argument('--seed', type=int, default=0, help='seed of both trainings')
+    parser.add_argument('--affinity', action=argparse.BooleanOptionalAction, default=None,
+                        help='train AffinityNet on the pseudo labels and give stage 2 the '
+                        'labels of its random walk (PSA); default: on for the published VOC '
+                        'configs, off otherwise (the toy demo)')
+    parser.add_argument('--affinity-config',
+                        help='AffinityNet config (default: the one for the stage-1 data, '
+                        'configs/affinity/...); implies --affinity')
+    parser.add_argument('--affinity-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='--cfg-options of the AffinityNet training and random walk')
+    parser.add_argument('--refine-args', default='',
+                        help='extra arguments of tools/refine_labels.py, one quoted string, '
+                        'e.g. "--alpha 12 --logt 6"')
+    parser.add_argument('--seed', type=int, default=0, help='seed of all trainings')
     parser.add_argument('--force', nargs='+', default=[], choices=STEP_NAMES,
                         help='rerun these steps even if their outputs exist')
     parser.add_argument('--no-wandb', action='store_true', help='do not log the report')
@@ -62,6 +81,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def settings_from_args(args: argparse.Namespace) -> PipelineSettings:
     """The pipeline settings of parsed command-line arguments."""
+    affinity_config = getattr(args, 'affinity_config', None)
+    use_affinity = getattr(args, 'affinity', None)
+    if use_affinity is None:
+        use_affinity = bool(affinity_config) or affinity_by_default(args.stage1_config)
+    if use_affinity and not affinity_config:
+        affinity_config = affinity_config_for(args.stage1_config)
+        if affinity_config is None:
+            raise SystemExit(f'no AffinityNet config goes with {args.stage1_config}; give '
+                             '--affinity-config or --no-affinity')
     return PipelineSettings(
         stage1_config=args.stage1_config,
         stage2_config=args.stage2_config,
@@ -73,7 +101,10 @@ def settings_from_args(args: argparse.Namespace) -> PipelineSettings:
         stage2_options=list(args.stage2_options),
         infer_args=shlex.split(args.infer_args),
         pseudo_label_args=shlex.split(args.pseudo_label_args),
-        seed=args.seed)
+        seed=args.seed,
+        affinity_config=affinity_config if use_affinity else None,
+        affinity_options=list(getattr(args, 'affinity_options', [])),
+        refine_args=shlex.split(getattr(args, 'refine_args', '')))
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
+from ..affinity.label_refiner import SETTINGS_FILE as REFINE_SETTINGS_FILE
 from ..apis.cam_inferencer import SETTINGS_FILE
 from ..apis.split_dataset import resolve_ann_file, split_dataset_cfg
 from ..sweeps.trial_results import read_metric
@@ -22,7 +23,40 @@ from .pipeline_step import PipelineStep, fixed_outputs, per_image_outputs, pytho
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 STEP_NAMES = ('stage1_train', 'cams', 'pseudo_labels', 'eval_cams', 'eval_pseudo_labels',
-              'stage2_train', 'stage2_test')
+              'affinity_train', 'refined_labels', 'eval_refined_labels', 'stage2_train',
+              'stage2_test')
+# The AffinityNet steps (PSA's random walk between the CRF labels and stage 2).
+AFFINITY_STEPS = ('affinity_train', 'refined_labels', 'eval_refined_labels')
+# AffinityNet configs (in configs/affinity/) by the data of the stage-1 config, the last
+# part of its file name.
+AFFINITY_CONFIGS = {
+    'voc': 'affinitynet_r101-d8_1xb8-8e_voc-448x448.py',
+    'toy': 'affinitynet_r18-d8_1xb8-6e_toy-96x96.py',
+}
+
+
+def affinity_config_for(stage1_config: str) -> Optional[str]:
+    """The AffinityNet config that goes with a stage-1 config (``*_voc.py``, ``*_toy.py``).
+
+    Args:
+        stage1_config (str): ``<configs>/acr/<name>.py``; the AffinityNet configs are
+            looked up in ``<configs>/affinity/``.
+
+    Returns:
+        str | None: Absolute path, or None when there is none for that data (COCO).
+    """
+    stem = osp.splitext(osp.basename(stage1_config))[0]
+    name = AFFINITY_CONFIGS.get(stem.rsplit('_', 1)[-1])
+    if name is None:
+        return None
+    configs = osp.dirname(osp.dirname(osp.abspath(stage1_config)))
+    return osp.join(configs, 'affinity', name)
+
+
+def affinity_by_default(stage1_config: str) -> bool:
+    """Whether the random-walk step runs unless switched off: for the published VOC
+    configs, whose figures come from PSA-refined labels, not for the toy demo."""
+    return osp.basename(stage1_config).endswith('_voc.py')
 
 
 @dataclass
@@ -44,6 +78,11 @@ class PipelineSettings:
         infer_args (list[str]): Extra arguments of ``tools/infer_cam.py`` (e.g. scales).
         pseudo_label_args (list[str]): Extra arguments of ``tools/make_pseudo_labels.py``.
         seed (int): Seed of both trainings.
+        affinity_config (str, optional): AffinityNet config; when given, AffinityNet is
+            trained on the pseudo labels, refines them by its random walk, and stage 2
+            trains on the refined labels. None: stage 2 takes the CRF pseudo labels.
+        affinity_options (list[str]): ``--cfg-options`` of the AffinityNet training.
+        refine_args (list[str]): Extra arguments of ``tools/refine_labels.py``.
     """
 
     stage1_config: str
@@ -57,11 +96,16 @@ class PipelineSettings:
     infer_args: List[str] = field(default_factory=list)
     pseudo_label_args: List[str] = field(default_factory=list)
     seed: int = 0
+    affinity_config: Optional[str] = None
+    affinity_options: List[str] = field(default_factory=list)
+    refine_args: List[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # The tools run from the repository root: paths given relative to the caller's
         # working directory must not change meaning.
         self.stage1_config = osp.abspath(self.stage1_config)
+        if self.affinity_config:
+            self.affinity_config = osp.abspath(self.affinity_config)
         self.stage2_config = osp.abspath(self.stage2_config)
         self.work_dir = osp.abspath(self.work_dir)
         if self.data_root:
@@ -110,7 +154,7 @@ def _data_root_options(cfg: Config, data_root: Optional[str]) -> List[str]:
 
 
 def build_steps(s: PipelineSettings) -> List[PipelineStep]:
-    """The seven steps of the pipeline, in order."""
+    """The steps of the pipeline, in order: seven, ten with AffinityNet."""
     s1_options = [*_data_root_options(load_config(s.stage1_config, []), s.data_root),
                   f'randomness.seed={s.seed}', *s.stage1_options]
     s1_cfg = load_config(s.stage1_config, s1_options)
@@ -118,6 +162,7 @@ def build_steps(s: PipelineSettings) -> List[PipelineStep]:
     s1_ckpt = final_checkpoint(s1_cfg, s1_dir)
     cam_dir = s.path('cams')
     label_dir = s.path('pseudo_labels')
+    refined_dir = s.path('refined_labels')
     eval_dir = s.path('eval')
     root = split_dataset_cfg(s1_cfg).get('data_root') or ''
     cam_ds = split_dataset_cfg(s1_cfg, split=s.cam_split,  # raises if the list is missing
@@ -125,7 +170,8 @@ def build_steps(s: PipelineSettings) -> List[PipelineStep]:
     cam_list = resolve_ann_file(cam_ds)
 
     s2_options = [*_data_root_options(load_config(s.stage2_config, []), s.data_root),
-                  f'train_dataloader.dataset.pseudo_label_dir={osp.abspath(label_dir)}',
+                  'train_dataloader.dataset.pseudo_label_dir='
+                  f'{osp.abspath(refined_dir if s.affinity_config else label_dir)}',
                   f'train_dataloader.dataset.ann_file={osp.abspath(cam_list)}',
                   f'randomness.seed={s.seed}', *s.stage2_options]
     s2_cfg = load_config(s.stage2_config, s2_options)
@@ -134,6 +180,37 @@ def build_steps(s: PipelineSettings) -> List[PipelineStep]:
 
     def cfg_args(options: Sequence[str]) -> List[str]:
         return ['--cfg-options', *options] if options else []
+
+    affinity_steps = []
+    if s.affinity_config:
+        aff_options = [*_data_root_options(load_config(s.affinity_config, []), s.data_root),
+                       f'train_dataloader.dataset.label_dir={osp.abspath(label_dir)}',
+                       f'train_dataloader.dataset.ann_file={osp.abspath(cam_list)}',
+                       f'randomness.seed={s.seed}', *s.affinity_options]
+        aff_dir = s.path('affinity')
+        aff_ckpt = final_checkpoint(load_config(s.affinity_config, aff_options), aff_dir)
+        affinity_steps = [
+            PipelineStep(
+                'affinity_train', f'train AffinityNet on the pseudo labels '
+                f'({osp.basename(s.affinity_config)})',
+                python_command('tools/train.py', s.affinity_config, '--work-dir', aff_dir,
+                               *cfg_args(aff_options)),
+                fixed_outputs([aff_ckpt])),
+            PipelineStep(
+                'refined_labels', 'pseudo labels refined by the random walk',
+                python_command('tools/refine_labels.py', s.affinity_config, aff_ckpt,
+                               '--cam-dir', cam_dir, '--out-dir', refined_dir, '--ann-file',
+                               osp.abspath(cam_list), *s.refine_args, *cfg_args(aff_options)),
+                per_image_outputs(cam_list, refined_dir, '.png'),
+                extra_files=[osp.join(refined_dir, REFINE_SETTINGS_FILE)]),
+            PipelineStep(
+                'eval_refined_labels', f'refined pseudo-label mIoU on the {s.eval_split} list',
+                python_command('tools/eval_cam.py', s.stage1_config, '--split', s.eval_split,
+                               '--label-dir', refined_dir, '--json',
+                               osp.join(eval_dir, 'refined_labels.json'), '--no-progress',
+                               *cfg_args(s1_options)),
+                fixed_outputs([osp.join(eval_dir, 'refined_labels.json')])),
+        ]
 
     return [
         PipelineStep(
@@ -169,6 +246,7 @@ def build_steps(s: PipelineSettings) -> List[PipelineStep]:
                            osp.join(eval_dir, 'pseudo_labels.json'), '--no-progress',
                            *cfg_args(s1_options)),
             fixed_outputs([osp.join(eval_dir, 'pseudo_labels.json')])),
+        *affinity_steps,
         PipelineStep(
             'stage2_train', f'train the segmenter on the pseudo labels '
             f'({osp.basename(s.stage2_config)})',
@@ -211,6 +289,7 @@ def collect_figures(s: PipelineSettings) -> Dict[str, Optional[float]]:
     """The headline figures (percent), None where a step has not produced them."""
     cams = _read_json(s.path('eval', 'cams.json')) or {}
     labels = _read_json(s.path('eval', 'pseudo_labels.json')) or {}
+    refined = _read_json(s.path('eval', 'refined_labels.json')) or {}
     seg = _read_json(s.path('eval', 'segmentation.json'))
     return {
         'val_cam_mIoU': last_validation(s.path('stage1')),
@@ -218,6 +297,7 @@ def collect_figures(s: PipelineSettings) -> Dict[str, Optional[float]]:
         'cam_best_threshold': cams.get('best_threshold'),
         'pseudo_label_mIoU': labels.get('mIoU'),
         'pseudo_label_coverage': labels.get('coverage'),
+        'refined_label_mIoU': refined.get('mIoU'),
         'segmentation_mIoU': _seg_miou(seg),
     }
 
@@ -246,6 +326,8 @@ def render_report(s: PipelineSettings, steps: Sequence[PipelineStep],
         f'| {s.eval_split} | {fmt(figures["cam_mIoU"])} |',
         f'| 1 | pseudo labels ({fmt(figures["pseudo_label_coverage"], 1)}% of pixels '
         f'labelled) | {s.eval_split} | {fmt(figures["pseudo_label_mIoU"])} |',
+        *([f'| 1 | pseudo labels after the AffinityNet random walk | {s.eval_split} '
+           f'| {fmt(figures.get("refined_label_mIoU"))} |'] if s.affinity_config else []),
         f'| 2 | segmentation | val | {fmt(figures["segmentation_mIoU"])} |', '',
         '| step | status | time (s) |', '|---|---|---:|',
     ]
