@@ -5,7 +5,7 @@ from PIL import Image
 
 from projects.acr.affinity import LoadAffinityLabels
 
-from .conftest import write_png
+from affinity_test_utils import write_png
 
 PIPELINE = [dict(type='LoadCheckedImageFromFile'), dict(type='LoadAffinityLabels'),
             dict(type='PackAffinityInputs')]

@@ -8,7 +8,7 @@ from mmseg.structures import SegDataSample
 
 from projects.acr.affinity import AffinityGraph, AffinityNet
 
-from .conftest import TOY_CONFIG
+from affinity_test_utils import TOY_CONFIG
 
 
 def toy_model():

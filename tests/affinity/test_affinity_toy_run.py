@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from projects.acr.pseudo_labels import save_cams
 
-from .conftest import REPO, TOY_CONFIG
+from affinity_test_utils import REPO, TOY_CONFIG
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from mmseg.models import SegDataPreProcessor
 from PIL import Image
 
 from projects.acr.affinity import AffinityGraph, AffinityLabelRefiner, grid_scores
-from projects.acr.pseudo_labels import save_cams, power_background
+from projects.acr.pseudo_labels import power_background, save_cams
 
 
 class NoAffinity(torch.nn.Module):
