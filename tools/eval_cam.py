@@ -27,6 +27,8 @@ from projects.acr.apis import (build_split_dataset, resolve_ann_file,  # noqa: E
                                split_dataset_cfg, split_items)
 from projects.acr.evaluation import (DEFAULT_THRESHOLDS, CAMFileEvaluator,  # noqa: E402
                                      LabelEvaluator, thresholds_from_range)
+from projects.acr.evaluation.background_thresholds import \
+    DEFAULT_FIXED_THRESHOLD  # noqa: E402
 from projects.acr.utils.atomic_io import atomic_open  # noqa: E402
 
 
@@ -47,11 +49,15 @@ def parse_args() -> argparse.Namespace:
                         help='dataset type when no config is given (default: VOCClsDataset)')
     sweep = parser.add_mutually_exclusive_group()
     sweep.add_argument('--thresholds', type=float, nargs='+',
-                       help='background thresholds (default: 0.00, 0.05, ..., 0.95)')
+                       help='background thresholds (default: the official sweep 0.00, '
+                       '0.01, ..., 0.59)')
     sweep.add_argument('--num-thresholds', type=int,
                        help='that many thresholds evenly over --threshold-range')
-    parser.add_argument('--threshold-range', type=float, nargs=2, default=(0.0, 1.0),
+    parser.add_argument('--threshold-range', type=float, nargs=2, default=(0.0, 0.6),
                         metavar=('LO', 'HI'), help='half-open range of --num-thresholds')
+    parser.add_argument('--fixed-threshold', type=float, default=DEFAULT_FIXED_THRESHOLD,
+                        help='also report the mIoU at this threshold, fixed in advance '
+                        '(default: %(default)s; negative: no such figure)')
     parser.add_argument('--ignore-index', type=int, default=255,
                         help='label of unlabelled pixels in masks and labels')
     parser.add_argument('--pred-ignore', choices=('exclude', 'miss'), default='exclude',
@@ -105,12 +111,17 @@ def main() -> None:
             thresholds = thresholds_from_range(args.num_thresholds, args.threshold_range)
         else:
             thresholds = DEFAULT_THRESHOLDS
-        evaluator = CAMFileEvaluator(classes, thresholds, args.ignore_index, args.on_missing)
+        fixed = None if args.fixed_threshold < 0 else args.fixed_threshold
+        evaluator = CAMFileEvaluator(classes, thresholds, fixed, args.ignore_index,
+                                     args.on_missing)
         result = evaluator.evaluate(args.cam_dir, items, progress)
         print(f'\nClass maps {args.cam_dir} on {list_name}: {result.num_images} images'
               f'{f", {len(result.missing)} missing (skipped)" if result.missing else ""}')
         print(f'mIoU {result.miou * 100:.2f}% at background threshold '
-              f'{result.best_threshold:.3f}\n')
+              f'{result.best_threshold:.3f} (the best of the sweep, chosen on these masks)')
+        if fixed is not None:
+            print(f'mIoU {result.miou_at(fixed) * 100:.2f}% at the fixed threshold {fixed:.3f}')
+        print()
         print(result.report.to_markdown())
         points = ' '.join(f'{t:.2f}:{m * 100:.1f}'
                           for t, m in zip(result.thresholds, result.miou_curve))

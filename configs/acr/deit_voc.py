@@ -2,4 +2,4 @@
 # Paper: a DeiT-B class-map figure is not reported in the paper as far as we know (the
 # published 67.3% mIoU on VOC train is for the hybrid backbone, vit-r50_voc.py).
 _base_ = './vit_voc.py'
-model = dict(backbone=dict(arch='deit_base_patch16_384'))
+model = dict(backbone=dict(arch='deit_base_patch16_384.fb_in1k'))

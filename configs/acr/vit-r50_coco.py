@@ -4,4 +4,4 @@
 # trained on the pseudo labels); a class-map figure on COCO is not reported in the paper
 # as far as we know.
 _base_ = './vit_coco.py'
-model = dict(backbone=dict(arch='vit_base_r50_s16_384'))
+model = dict(backbone=dict(arch='vit_base_r50_s16_384.orig_in21k_ft_in1k'))

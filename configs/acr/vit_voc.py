@@ -8,4 +8,4 @@ _base_ = [
     '../_base_/models/acr_vit.py', '../_base_/datasets/voc_cls.py',
     '../_base_/schedules/sgd_poly_10e.py', '../_base_/default_runtime.py'
 ]
-model = dict(backbone=dict(arch='vit_base_patch16_384'))
+model = dict(backbone=dict(arch='vit_base_patch16_384.orig_in21k_ft_in1k'))

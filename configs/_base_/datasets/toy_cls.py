@@ -2,7 +2,7 @@
 dataset_type = 'ToyClsDataset'
 data_root = 'data/toy'
 crop_size = (96, 96)
-pad_bgr = (103.53, 116.28, 123.675)
+pad_bgr = (103.53, 116.28, 123.675)  # the mean: 0 after normalisation
 
 # Training skips unreadable images with a warning naming them (another image is drawn);
 # evaluation raises instead, since skipping would change the metric.
@@ -10,8 +10,9 @@ train_pipeline = [
     dict(type='LoadCheckedImageFromFile', on_error='skip'),
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.9, 1.14), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=pad_bgr, seg=255)),
+    # As the official crop: a random window, or a random offset in a mean-filled canvas
+    # along an axis where the image is shorter than the crop.
+    dict(type='RandomCropPad', crop_size=crop_size, pad_val=pad_bgr),
     dict(type='PairedViews', flip=True),
     dict(type='PackClsInputs'),
 ]

@@ -3,24 +3,31 @@
 dataset_type = 'VOCClsDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (384, 384)
-# BGR order (images are loaded as BGR); padding with the mean makes it ~0 after
-# normalisation.
+# BGR order (images are loaded as BGR); the mean is 0 after normalisation, the official
+# padding value.
 pad_bgr = (103.53, 116.28, 123.675)
 
 # Training skips unreadable images with a warning naming them (another image is drawn);
 # evaluation raises instead, since skipping would change the metric.
 train_pipeline = [
     dict(type='LoadCheckedImageFromFile', on_error='skip'),
+    # The long side to 0.9-1.14 x crop (official: a random integer in [345, 438] at 384).
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.9, 1.14), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=pad_bgr, seg=255)),
+    # As the official crop: a random window, or a random offset in a mean-filled canvas
+    # along an axis where the image is shorter than the crop.
+    dict(type='RandomCropPad', crop_size=crop_size, pad_val=pad_bgr),
     dict(type='PairedViews', flip=True),
     dict(type='PackClsInputs'),
 ]
 test_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
     dict(type='LoadCheckedAnnotations'),  # checks the mask exists and matches the image
+    # The official inference runs the ViT on the image resized to the crop size, on the
+    # token grid of training; the mask keeps the original size (model.test_cfg
+    # align_corners=True upsamples the maps to it). Remove it to map at the native size
+    # (then set model.test_cfg.align_corners=False).
+    dict(type='ResizeImageOnly', scale=crop_size),
     dict(type='PackClsInputs'),
 ]
 

@@ -1,5 +1,5 @@
 """mIoU of class-map files against ground-truth masks, with a background-threshold sweep."""
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
@@ -9,10 +9,12 @@ from ..pseudo_labels.cam_io import CAM_SUFFIX, load_cams
 from .prediction_files import match_prediction_files
 from .segmentation_report import SegmentationReport
 from .threshold_curve_plot import save_threshold_curve
-from .threshold_sweep import (check_thresholds, confusion_from_histogram, miou_from_confusion,
+from .background_thresholds import (DEFAULT_FIXED_THRESHOLD, best_threshold_index,
+                                    sweep_thresholds, threshold_grid, threshold_index)
+from .threshold_sweep import (confusion_from_histogram, miou_from_confusion,
                               threshold_histogram)
 
-DEFAULT_THRESHOLDS = tuple(np.arange(20) / 20)  # 0.00, 0.05, ..., 0.95, as CAMMetric's
+DEFAULT_THRESHOLDS = tuple(threshold_grid())  # the official 0.00, 0.01, ..., 0.59
 
 
 class CAMEvalResult:
@@ -25,6 +27,8 @@ class CAMEvalResult:
         class_names (Sequence[str]): The C + 1 class names, background first.
         num_images (int): Images evaluated.
         missing (Sequence[str]): Ids of the images left out for want of a file.
+        fixed_threshold (float, optional): A threshold of the sweep fixed in advance,
+            reported as ``fixed_mIoU`` beside the best (which is chosen on the masks).
 
     Attributes:
         miou_curve (np.ndarray): (T,) mIoU in [0, 1] of each threshold.
@@ -33,14 +37,15 @@ class CAMEvalResult:
     """
 
     def __init__(self, thresholds: np.ndarray, confusion: np.ndarray,
-                 class_names: Sequence[str], num_images: int, missing: Sequence[str]) -> None:
+                 class_names: Sequence[str], num_images: int, missing: Sequence[str],
+                 fixed_threshold: Optional[float] = None) -> None:
         self.thresholds = np.asarray(thresholds, dtype=np.float64)
+        self.fixed_threshold = None if fixed_threshold is None else float(fixed_threshold)
         self.confusion = confusion
         self.num_images = num_images
         self.missing = list(missing)
         self.miou_curve = miou_from_confusion(confusion)
-        self.best_index = 0 if np.all(np.isnan(self.miou_curve)) else int(
-            np.nanargmax(self.miou_curve))
+        self.best_index = best_threshold_index(self.miou_curve)
         self.report = SegmentationReport(confusion[self.best_index], class_names)
 
     @property
@@ -52,9 +57,17 @@ class CAMEvalResult:
         """mIoU in [0, 1] at the best threshold."""
         return self.report.miou
 
+    def miou_at(self, threshold: float) -> float:
+        """mIoU in [0, 1] at one threshold of the sweep."""
+        return float(self.miou_curve[threshold_index(self.thresholds, threshold)])
+
     def to_dict(self) -> Dict[str, object]:
         """JSON-ready summary; metrics in percent, nan as None."""
         out = dict(best_threshold=self.best_threshold)
+        if self.fixed_threshold is not None:
+            m = self.miou_at(self.fixed_threshold)
+            out.update(fixed_threshold=self.fixed_threshold,
+                       fixed_mIoU=None if np.isnan(m) else m * 100)
         out.update(self.report.to_dict())
         out['confusion_at_best'] = out.pop('confusion')
         out.update(
@@ -90,6 +103,7 @@ class CAMFileEvaluator:
     def __init__(self,
                  class_names: Sequence[str],
                  thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                 fixed_threshold: Optional[float] = DEFAULT_FIXED_THRESHOLD,
                  ignore_index: int = 255,
                  on_missing: str = 'raise') -> None:
         if len(class_names) < 2:
@@ -97,7 +111,8 @@ class CAMFileEvaluator:
         if ignore_index < 0:
             raise ValueError(f'ignore_index must be >= 0, got {ignore_index}')
         self.class_names = list(class_names)
-        self.thresholds = check_thresholds(np.sort(np.asarray(thresholds, dtype=np.float64)))
+        self.thresholds = sweep_thresholds(thresholds, fixed_threshold=fixed_threshold)
+        self.fixed_threshold = fixed_threshold
         self.ignore_index = ignore_index
         self.on_missing = on_missing
 
@@ -173,18 +188,11 @@ class CAMFileEvaluator:
             self.accumulate(total, data['cams'], data['class_ids'], gt,
                             source=f'{pair.pred_path} vs {pair.gt_path}')
         return CAMEvalResult(self.thresholds, confusion_from_histogram(total), self.class_names,
-                             num_images=len(pairs), missing=missing)
+                             num_images=len(pairs), missing=missing,
+                             fixed_threshold=self.fixed_threshold)
 
 
 def thresholds_from_range(num_thresholds: int,
-                          threshold_range: Tuple[float, float] = (0.0, 1.0)) -> List[float]:
-    """``num_thresholds`` evenly spaced values over the half-open ``[lo, hi)``.
-
-    The same sweep as :class:`CAMMetric` builds from these arguments.
-    """
-    lo, hi = (float(v) for v in threshold_range)
-    if int(num_thresholds) < 1 or not hi > lo:
-        raise ValueError(f'need num_thresholds >= 1 and hi > lo, got {num_thresholds} over '
-                         f'{threshold_range}')
-    # Multiplying before dividing gives 0.15 rather than 0.15000000000000002.
-    return (lo + (hi - lo) * np.arange(int(num_thresholds)) / int(num_thresholds)).tolist()
+                          threshold_range: Tuple[float, float] = (0.0, 0.6)) -> List[float]:
+    """The sweep :class:`CAMMetric` builds from these arguments, as a list."""
+    return threshold_grid(num_thresholds, threshold_range).tolist()

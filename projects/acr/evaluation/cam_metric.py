@@ -9,6 +9,9 @@ from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 from mmseg.registry import METRICS
 
+from .background_thresholds import (DEFAULT_FIXED_THRESHOLD, OFFICIAL_NUM_THRESHOLDS,
+                                    OFFICIAL_THRESHOLD_RANGE, best_threshold_index,
+                                    sweep_thresholds, threshold_index)
 from .threshold_curve_plot import save_threshold_curve
 from .threshold_sweep import (_to_numpy, check_thresholds, confusion_from_histogram,
                               iou_from_confusion, nanmean_last, precision_from_confusion,
@@ -61,10 +64,14 @@ class CAMMetric(BaseMetric):
             sweep; sorted internally. Defaults to None, which means
             ``num_thresholds`` evenly spaced values over ``threshold_range``.
         num_thresholds (int): Number of thresholds when ``thresholds`` is not
-            given. Defaults to 20.
+            given. Defaults to 60.
         threshold_range (tuple[float, float]): Half-open range ``[lo, hi)``
-            split into ``num_thresholds`` steps. Defaults to (0.0, 1.0), so the
-            default sweep is 0.00, 0.05, ..., 0.95.
+            split into ``num_thresholds`` steps. Defaults to (0.0, 0.6): the
+            default sweep is the official 0.00, 0.01, ..., 0.59.
+        fixed_threshold (float, optional): A threshold fixed in advance; the
+            mIoU there is reported as ``fixed_mIoU`` beside the swept best
+            (which is chosen on the masks it is scored on). Added to the sweep
+            when missing. Defaults to 0.5; None leaves it out.
         ignore_index (int): Ground-truth label that is not evaluated.
             Defaults to 255.
         cam_key (str): Field of the data sample holding the CAMs, a tensor of
@@ -96,8 +103,9 @@ class CAMMetric(BaseMetric):
 
     def __init__(self,
                  thresholds: Optional[Sequence[float]] = None,
-                 num_thresholds: int = 20,
-                 threshold_range: Tuple[float, float] = (0.0, 1.0),
+                 num_thresholds: int = OFFICIAL_NUM_THRESHOLDS,
+                 threshold_range: Tuple[float, float] = OFFICIAL_THRESHOLD_RANGE,
+                 fixed_threshold: Optional[float] = DEFAULT_FIXED_THRESHOLD,
                  ignore_index: int = 255,
                  cam_key: str = 'pred_cams',
                  class_names: Optional[Sequence[str]] = None,
@@ -106,16 +114,9 @@ class CAMMetric(BaseMetric):
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
-        if thresholds is None:
-            if int(num_thresholds) < 1:
-                raise ValueError(f'num_thresholds must be >= 1, got {num_thresholds}')
-            lo, hi = (float(v) for v in threshold_range)
-            if not hi > lo:
-                raise ValueError(f'threshold_range must be (lo, hi) with hi > lo, '
-                                 f'got {threshold_range}')
-            # Multiplying before dividing gives 0.15 rather than 0.15000000000000002.
-            thresholds = lo + (hi - lo) * np.arange(int(num_thresholds)) / int(num_thresholds)
-        self.thresholds = check_thresholds(np.sort(np.asarray(thresholds, dtype=np.float64)))
+        self.fixed_threshold = None if fixed_threshold is None else float(fixed_threshold)
+        self.thresholds = sweep_thresholds(thresholds, num_thresholds, threshold_range,
+                                           self.fixed_threshold)
         self.ignore_index = ignore_index
         self.cam_key = cam_key
         self._class_names = list(class_names) if class_names is not None else None
@@ -188,7 +189,8 @@ class CAMMetric(BaseMetric):
 
         Returns:
             dict[str, float]: ``'mIoU'``, ``'precision'``, ``'recall'`` (means
-            over classes, in percent) at ``'best_threshold'``.
+            over classes, in percent) at ``'best_threshold'`` (chosen on these
+            masks), and ``'fixed_mIoU'`` at ``'fixed_threshold'``.
         """
         if not results:
             raise ValueError('CAMMetric got no results to evaluate')
@@ -201,10 +203,7 @@ class CAMMetric(BaseMetric):
         if np.all(np.isnan(miou)):
             print_log('CAMMetric: no valid ground-truth pixels, metrics are nan',
                       logger='current', level=logging.WARNING)
-            best = 0
-        else:
-            # The first maximum: ties go to the lowest threshold.
-            best = int(np.nanargmax(miou))
+        best = best_threshold_index(miou)
 
         num_classes = conf.shape[-1]
         names = self.class_names
@@ -221,11 +220,16 @@ class CAMMetric(BaseMetric):
         if self.save_curve:
             self._plot_curve(self.save_curve, best)
 
-        return dict(
+        metrics = dict(
             mIoU=float(miou[best] * 100),
             best_threshold=float(self.thresholds[best]),
             precision=float(nanmean_last(precision[best]) * 100),
             recall=float(nanmean_last(recall[best]) * 100))
+        if self.fixed_threshold is not None:
+            fixed = threshold_index(self.thresholds, self.fixed_threshold)
+            metrics.update(fixed_mIoU=float(miou[fixed] * 100),
+                           fixed_threshold=self.fixed_threshold)
+        return metrics
 
     def _log_results(self, best: int) -> None:
         table = self.last_table

@@ -13,11 +13,13 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import DATASETS, HOOKS
 
 from ...evaluation.label_evaluator import LabelEvaluator
-from ...evaluation.threshold_sweep import (check_thresholds, confusion_from_histogram,
+from ...evaluation.background_thresholds import (DEFAULT_FIXED_THRESHOLD, best_threshold_index,
+                                                sweep_thresholds, threshold_index)
+from ...evaluation.threshold_sweep import (confusion_from_histogram,
                                            iou_from_confusion, nanmean_last, threshold_histogram)
 from ...pseudo_labels import PseudoLabelGenerator
-from ...visualization.auto_wandb_vis_backend import log_table
 from ...visualization.cam_overlay import argmax_overlay
+from ...visualization.table_logging import log_table
 
 
 @HOOKS.register_module()
@@ -47,7 +49,9 @@ class CAMQualityHook(Hook):
         batch_size (int): Images per forward pass. Defaults to 1: images of different
             sizes are padded to a common size in a batch, which changes their maps.
         thresholds (Sequence[float], optional): Background thresholds of the sweep.
-            Defaults to 0, 0.05, ..., 0.95.
+            Defaults to the official 0.00, 0.01, ..., 0.59.
+        fixed_threshold (float, optional): Also log ``cam_quality/cam_mIoU_fixed``, the
+            CAM mIoU at this threshold fixed in advance. Defaults to 0.5.
         pseudo_label_cfg (dict, optional): Arguments of :class:`PseudoLabelGenerator`.
             Defaults to the power rule with alphas 1 and 12 and no CRF (the CRF costs
             about a second per VOC image).
@@ -63,6 +67,7 @@ class CAMQualityHook(Hook):
                  dataset: Optional[Dict] = None,
                  batch_size: int = 1,
                  thresholds: Optional[Sequence[float]] = None,
+                 fixed_threshold: Optional[float] = DEFAULT_FIXED_THRESHOLD,
                  pseudo_label_cfg: Optional[Dict] = None,
                  num_overlays: int = 4,
                  seed: int = 0) -> None:
@@ -73,9 +78,8 @@ class CAMQualityHook(Hook):
         self.interval = interval
         self.dataset_cfg = dataset
         self.batch_size = batch_size
-        if thresholds is None:
-            thresholds = np.arange(20) / 20
-        self.thresholds = check_thresholds(np.asarray(thresholds, dtype=np.float64))
+        self.fixed_threshold = fixed_threshold
+        self.thresholds = sweep_thresholds(thresholds, fixed_threshold=fixed_threshold)
         self.pseudo_label_cfg = dict(dict(mode='power', crf=False), **(pseudo_label_cfg or {}))
         self.generator = PseudoLabelGenerator(**self.pseudo_label_cfg)
         self.num_overlays = num_overlays
@@ -179,13 +183,16 @@ class CAMQualityHook(Hook):
             return
         conf = confusion_from_histogram(stats['hist'])
         miou = nanmean_last(iou_from_confusion(conf))
-        best = int(np.nanargmax(miou)) if not np.all(np.isnan(miou)) else 0
+        best = best_threshold_index(miou)
         cam_iou = iou_from_confusion(conf[best])
         pseudo_iou = iou_from_confusion(stats['pseudo'])
         ignored, valid = stats['ignored']
         scalars = {
             'cam_quality/cam_mIoU': float(miou[best] * 100),
             'cam_quality/best_threshold': float(self.thresholds[best]),
+            **({} if self.fixed_threshold is None else {
+                'cam_quality/cam_mIoU_fixed': float(
+                    miou[threshold_index(self.thresholds, self.fixed_threshold)] * 100)}),
             'cam_quality/pseudo_mIoU': float(nanmean_last(pseudo_iou) * 100),
             'cam_quality/pseudo_ignored': float(100 * ignored / max(valid, 1)),
         }

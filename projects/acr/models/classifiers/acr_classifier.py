@@ -18,6 +18,15 @@ DEFAULT_TEST_CFG = dict(
     use_gt_labels=True,  # maps for the annotated classes, as usual in WSSS
     score_thr=0.5,  # classes kept when use_gt_labels is False
     batched_backward=True,  # all classes in one vectorised backward pass
+    # True: the token-grid maps are upsampled straight to the original image size with
+    # align_corners=True, as the official inference does after resizing every image to
+    # the crop size (the test pipeline's ResizeImageOnly). False: the maps are upsampled
+    # to the network input, cropped to the image and resized to the original size
+    # (for inference at the native size, with padding).
+    align_corners=False,
+    # Min-max normalisation (x - min) / (max - min + norm_eps); the official code adds
+    # 1e-6. 0 divides by the range alone (GETAM values can be tiny on small models).
+    norm_eps=0.0,
 )
 
 
@@ -84,16 +93,17 @@ class ACRClassifier(BaseModel):
                 views, ``view_flip``.
 
         Returns:
-            dict[str, Tensor]: ``loss_cls`` and, with ACR, ``loss_intensity`` and
-            ``loss_affinity``.
+            dict[str, Tensor]: ``loss_cls`` (the views' multilabel losses summed) and,
+            with ACR, ``loss_intensity`` and ``loss_affinity``.
         """
         if inputs.ndim == 4:
             inputs = inputs[:, None]
         b, v = inputs.shape[:2]
         out = self.backbone(inputs.flatten(0, 1))  # view index runs fastest
         logits = self.head(out.cls_token)
-        labels = self._labels(data_samples, logits.device).repeat_interleave(v, dim=0)
-        losses = self.head.loss(logits, labels)
+        labels = self._labels(data_samples, logits.device)
+        # Summed over the views, as the official objective: MLSM(view 1) + MLSM(view 2).
+        losses = self.head.loss(logits.view(b, v, -1), labels)
         if self.acr_loss is not None:
             if v != 2:
                 raise ValueError(f'the ACR loss needs two views per image, got {v}; '
@@ -112,9 +122,9 @@ class ACRClassifier(BaseModel):
             labels = (logits.sigmoid() > self.test_cfg['score_thr']).to(labels.dtype)
         return labels
 
-    def _cams_at_scale(self, inputs: torch.Tensor, present: torch.Tensor,
-                       scale: float) -> torch.Tensor:
-        """GETAM maps at one scale (with optional flip), at the input resolution.
+    def _grid_cams(self, inputs: torch.Tensor, present: torch.Tensor,
+                   scale: float) -> torch.Tensor:
+        """GETAM maps at one scale on the token grid, the flipped image's mirrored back.
 
         Args:
             inputs (Tensor): (B, 3, H, W).
@@ -122,7 +132,8 @@ class ACRClassifier(BaseModel):
             scale (float): Resize factor.
 
         Returns:
-            Tensor: (B, C, H, W), zero for classes not present.
+            Tensor: (B, C, h, w) on the patch grid of the scaled input, zero for classes
+            not present.
         """
         b, _, h, w = inputs.shape
         x = inputs
@@ -133,10 +144,10 @@ class ACRClassifier(BaseModel):
         if self.test_cfg['flip']:
             x = torch.cat([x, x.flip(-1)])
         class_ids = present.any(0).nonzero()[:, 0]
-        cams = inputs.new_zeros((b, present.shape[1], h, w))
+        out: ViTOutput = self.backbone(x)
+        cams = inputs.new_zeros((b, present.shape[1]) + tuple(out.grid))
         if class_ids.numel() == 0:
             return cams
-        out: ViTOutput = self.backbone(x)
         logits = self.head(out.cls_token)
         cam = self.head.getam(logits, out, class_ids,
                               batched=self.test_cfg['batched_backward'])
@@ -145,10 +156,29 @@ class ACRClassifier(BaseModel):
         cam = self.head.to_grid(cam, out.grid)  # (K, B', gh, gw)
         if self.test_cfg['flip']:
             cam = cam[:, :b] + cam[:, b:].flip(-1)
-        cam = F.interpolate(cam.transpose(0, 1), size=(h, w), mode='bilinear',
-                            align_corners=False)  # (B, K, H, W)
-        cams[:, class_ids] = cam * present[:, class_ids, None, None]
+        cams[:, class_ids] = cam.transpose(0, 1) * present[:, class_ids, None, None]
         return cams
+
+    def _upsample(self, grid_cams: torch.Tensor, sample: SegDataSample,
+                  input_size) -> torch.Tensor:
+        """One image's grid maps (1, C, h, w) at its original size (1, C, H0, W0)."""
+        oh, ow = sample.ori_shape[:2]
+        if self.test_cfg['align_corners']:
+            ih, iw = sample.img_shape[:2]
+            if (ih, iw) != tuple(input_size):
+                raise ValueError(
+                    f'test_cfg.align_corners=True maps the whole input to the image, but '
+                    f'{sample.get("img_path", "an image")} of size {ih}x{iw} was padded to '
+                    f'{input_size[0]}x{input_size[1]}; resize every image to one size '
+                    f"(dict(type='ResizeImageOnly', scale=...)) or set align_corners=False")
+            return F.interpolate(grid_cams, size=(oh, ow), mode='bilinear', align_corners=True)
+        cam = F.interpolate(grid_cams, size=tuple(input_size), mode='bilinear',
+                            align_corners=False)
+        ih, iw = sample.img_shape[:2]
+        cam = cam[..., :ih, :iw]
+        if (oh, ow) != (ih, iw):
+            cam = F.interpolate(cam, size=(oh, ow), mode='bilinear', align_corners=False)
+        return cam
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: List[SegDataSample]) -> List[SegDataSample]:
@@ -170,29 +200,28 @@ class ACRClassifier(BaseModel):
         with torch.enable_grad():
             logits = self.head(self.backbone(inputs).cls_token).detach()
             present = self._class_ids(logits, labels)
-            cams = sum(self._cams_at_scale(inputs, present, s)
-                       for s in self.test_cfg['scales'])
+            grids = [self._grid_cams(inputs, present, s) for s in self.test_cfg['scales']]
+        input_size = inputs.shape[-2:]
         for i, sample in enumerate(data_samples):
-            ih, iw = sample.img_shape[:2]
-            cam = cams[i:i + 1, :, :ih, :iw]
-            oh, ow = sample.ori_shape[:2]
-            if (oh, ow) != (ih, iw):
-                cam = F.interpolate(cam, size=(oh, ow), mode='bilinear',
-                                    align_corners=False)
-            cam = normalize_cams(cam[0])
+            # Each scale is upsampled to the image before the scales are summed.
+            cam = sum(self._upsample(g[i:i + 1], sample, input_size) for g in grids)
+            cam = normalize_cams(cam[0], eps=self.test_cfg['norm_eps'])
             sample.set_field(cam, 'pred_cams', field_type='data')
             sample.set_field(logits[i].sigmoid(), 'pred_scores', field_type='data')
         return data_samples
 
 
-def normalize_cams(cams: torch.Tensor) -> torch.Tensor:
-    """Min-max normalises each non-constant map to [0, 1]; constant maps become zero.
+def normalize_cams(cams: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
+    """Min-max normalises each map: ``(x - min) / (max - min + eps)``.
 
-    GETAM values are products of attention and gradients and can be tiny (1e-8), so no
-    additive epsilon is used: maps are divided by their own range.
+    With ``eps=0`` every non-constant map spans [0, 1] exactly and constant maps become
+    zero: GETAM values are products of gradients (and attention) and can be tiny (1e-8 on
+    small models), where an additive epsilon would flatten them. The official inference
+    uses ``eps=1e-6``.
 
     Args:
         cams (Tensor): (C, H, W), non-negative.
+        eps (float): Added to each map's range.
 
     Returns:
         Tensor: (C, H, W).
@@ -200,5 +229,7 @@ def normalize_cams(cams: torch.Tensor) -> torch.Tensor:
     flat = cams.flatten(1)
     lo = flat.min(dim=1).values[:, None, None]
     span = flat.max(dim=1).values[:, None, None] - lo
+    if eps > 0:
+        return (cams - lo) / (span + eps)
     tiny = torch.finfo(cams.dtype).tiny
     return (cams - lo) / span.clamp(min=tiny) * (span > 0).to(cams.dtype)

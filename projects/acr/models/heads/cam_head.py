@@ -9,6 +9,9 @@ from mmseg.registry import MODELS
 
 from ..backbones.attention_vit import ViTOutput
 
+# The official ``getam_func`` choices (OpenNLPLab/ACR_WSSS, DPT/ACR.py).
+GETAM_MODES = ('grad', 'grad_s', 'cam_grad', 'cam_grad_s')
+
 
 @MODELS.register_module()
 class CAMHead(BaseModule):
@@ -18,10 +21,15 @@ class CAMHead(BaseModule):
         in_channels (int): Token width ``D`` of the backbone.
         num_classes (int): Foreground classes ``C`` (background is not a class here).
         start_layer (int): First block whose attention gradients GETAM uses
-            (10 of 12 in the paper).
-        getam_mode (str): ``'grad_attn'`` weights each block's attention element-wise by
-            the positive part of its gradient (GETAM); ``'grad'`` uses the positive
-            gradient alone.
+            (10 of 12 in the official run).
+        getam_mode (str): How a block's head-wise attention ``A`` and the gradient ``G``
+            of a class score w.r.t. it become that block's map (the official
+            ``getam_func`` names; ``mean_h`` is the mean over heads):
+
+            * ``'grad'``: ``mean_h(relu(G))``, what the official run uses;
+            * ``'grad_s'``: ``mean_h(relu(G)) ** 2``;
+            * ``'cam_grad'``: ``mean_h(relu(G * A))``, gradient x attention;
+            * ``'cam_grad_s'``: ``mean_h(relu(G * A)) * mean_h(relu(G))``.
         refine_layers (Sequence[int], optional): Blocks whose patch-to-patch attention is
             summed into the affinity that refines the maps; all blocks by default.
         loss_weight (float): Weight of the multilabel soft-margin loss.
@@ -32,14 +40,14 @@ class CAMHead(BaseModule):
                  in_channels: int,
                  num_classes: int,
                  start_layer: int = 10,
-                 getam_mode: str = 'grad_attn',
+                 getam_mode: str = 'grad',
                  refine_layers: Optional[Sequence[int]] = None,
                  loss_weight: float = 1.0,
                  init_cfg: Optional[Dict] = dict(type='TruncNormal', layer='Linear',
                                                  std=0.02)) -> None:
         super().__init__(init_cfg=init_cfg)
-        if getam_mode not in ('grad_attn', 'grad'):
-            raise ValueError(f"getam_mode must be 'grad_attn' or 'grad', got {getam_mode!r}")
+        if getam_mode not in GETAM_MODES:
+            raise ValueError(f'getam_mode must be one of {GETAM_MODES}, got {getam_mode!r}')
         self.num_classes = num_classes
         self.start_layer = start_layer
         self.getam_mode = getam_mode
@@ -52,14 +60,27 @@ class CAMHead(BaseModule):
         return self.fc(cls_token)
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Multilabel soft-margin loss.
+        """Multilabel soft-margin loss, averaged over images and summed over views.
+
+        The official objective adds the loss of each view
+        (``MLSM(view 1) + MLSM(view 2)``), so with two views the classification term
+        weighs twice what a mean over the flattened views would give it.
 
         Args:
-            logits (Tensor): (B, C).
+            logits (Tensor): (B, C) for one view, or (B, V, C) for V views per image.
             labels (Tensor): Multi-hot (B, C).
+
+        Returns:
+            dict[str, Tensor]: ``loss_cls``, the weighted sum over views.
         """
-        loss = F.multilabel_soft_margin_loss(logits, labels.to(logits.dtype))
-        return dict(loss_cls=self.loss_weight * loss)
+        if logits.ndim == 2:
+            logits = logits[:, None]
+        b, v, c = logits.shape
+        target = labels.to(logits.dtype)[:, None].expand(b, v, c)
+        per_view = F.multilabel_soft_margin_loss(
+            logits.transpose(0, 1).reshape(v * b, c), target.transpose(0, 1).reshape(v * b, c),
+            reduction='none').view(v, b)
+        return dict(loss_cls=self.loss_weight * per_view.mean(dim=1).sum())
 
     def patch_cam(self, out: ViTOutput) -> torch.Tensor:
         """Classic CAM: the classifier applied to every patch token.
@@ -80,9 +101,9 @@ class CAMHead(BaseModule):
         """GETAM maps of the given classes for every image, from one backward pass.
 
         For each block ``l >= start_layer`` the gradient of a class score w.r.t. the
-        head-wise attention ``A_l`` is taken; its positive part (times ``A_l`` in
-        ``'grad_attn'`` mode) is averaged over heads and summed over blocks, and the
-        class-token row over the patches is the map. With ``batched=True`` all classes
+        head-wise attention ``A_l`` is taken and combined with ``A_l`` as ``getam_mode``
+        says; the blocks' maps are summed, and the class-token row over the patches is
+        the map. With ``batched=True`` all classes
         share one backward pass: the vector-Jacobian products for the K one-hot
         cotangents are vectorised (``is_grads_batched``). Samples in the batch do not
         interact (the model is in eval mode), so summing a class score over the batch
@@ -119,11 +140,28 @@ class CAMHead(BaseModule):
         p = out.num_prefix_tokens
         cam = 0
         for attn, grad in zip(attns, grads):  # a dozen blocks at most
-            weight = grad[..., 0, p:].clamp(min=0)  # (K, B, heads, N)
-            if self.getam_mode == 'grad_attn':
-                weight = weight * attn[None, ..., 0, p:]
-            cam = cam + weight.mean(dim=2)
+            cam = cam + self._block_map(grad[..., 0, p:], attn[None, ..., 0, p:])
         return cam.detach()
+
+    def _block_map(self, grad: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
+        """One block's map from the class-token rows of gradient and attention.
+
+        Args:
+            grad (Tensor): (K, B, heads, N).
+            attn (Tensor): (1, B, heads, N).
+
+        Returns:
+            Tensor: (K, B, N), non-negative.
+        """
+        positive_grad = grad.clamp(min=0).mean(dim=2)
+        if self.getam_mode == 'grad':
+            return positive_grad
+        if self.getam_mode == 'grad_s':
+            return positive_grad * positive_grad
+        grad_attn = (grad * attn).clamp(min=0).mean(dim=2)
+        if self.getam_mode == 'cam_grad':
+            return grad_attn
+        return grad_attn * positive_grad
 
     def affinity(self, out: ViTOutput) -> torch.Tensor:
         """Summed patch-to-patch attention of the refinement blocks, shape (B, N, N)."""
