@@ -25,6 +25,11 @@ What it adds to mmengine's :class:`WandbVisBackend`:
   (``evaluation_report.md``: validation metrics per epoch and the last per-class tables,
   with the raw ``scalars.json``; type ``evaluation``).
 
+The parts live in their own modules: the mode decision in :mod:`.wandb_mode`, config
+conversion in :mod:`.wandb_config`, table rows and :func:`log_table` in
+:mod:`.table_logging`, artifacts in :mod:`.wandb_artifacts`, the markdown report in
+:mod:`.evaluation_report`; this class wires them into mmengine's backend.
+
 Example config::
 
     vis_backends = [
@@ -33,177 +38,25 @@ Example config::
              log_artifacts=True),
     ]
 """
-import glob
 import logging
-import math
-import netrc
 import os
 import os.path as osp
-import socket
-import threading
-from collections import OrderedDict
-from numbers import Number
-from typing import Any, Dict, List, Optional, Sequence, Tuple
-from urllib.parse import urlparse
+from typing import Any, Optional, Sequence
 
-import numpy as np
-import torch
 from mmengine.config import Config
-from mmengine.dist import master_only
 from mmengine.logging import print_log
 from mmengine.visualization import WandbVisBackend
 from mmengine.visualization.vis_backend import force_init_env
 from mmseg.registry import VISBACKENDS
 
-from projects.acr.utils.atomic_io import atomic_open
+from .evaluation_report import EvaluationRecord
+from .table_logging import plain_cell, table_rows
+from .wandb_artifacts import log_files_artifact, log_run_artifacts
+from .wandb_config import config_to_wandb_dict
+from .wandb_mode import EXPLICIT_MODE_SOURCES, decide_wandb_mode
 
 # Files of the package logged as the run's code.
 _CODE_SUFFIXES = ('.py', '.md')
-
-
-def _tcp_probe(hostname: str, port: int, timeout: float) -> Optional[str]:
-    """One TCP connect with a hard deadline; None when it succeeds, else why not.
-
-    ``socket.create_connection`` bounds each connect by ``timeout`` but not the DNS
-    lookup before it, and it tries every resolved address in turn; running it in a daemon
-    thread joined with ``timeout`` bounds the whole probe.
-    """
-    outcome: List[Optional[str]] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection((hostname, port), timeout=timeout):
-                pass
-            outcome.append(None)
-        except OSError as exc:
-            outcome.append(f'{hostname}:{port} is unreachable ({exc.__class__.__name__}: {exc})')
-
-    thread = threading.Thread(target=probe, name='wandb-reachability-probe', daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if not outcome:
-        return f'{hostname}:{port} did not answer within {timeout:g} s'
-    return outcome[0]
-
-
-def wandb_online_reason(host: Optional[str] = None, timeout: float = 1.0) -> Optional[str]:
-    """Why W&B cannot log online here, or None when it can.
-
-    Online logging needs an API key (``WANDB_API_KEY`` or a netrc entry written by
-    ``wandb login``) and a reachable server. The key is checked first, so without one
-    there is no network access at all.
-
-    Args:
-        host (str, optional): W&B server URL; defaults to ``WANDB_BASE_URL`` or
-            ``https://api.wandb.ai``.
-        timeout (float): Upper bound in seconds for the reachability probe, DNS included.
-
-    Returns:
-        str or None: A one-line reason, or None when online logging can work.
-    """
-    base = host or os.environ.get('WANDB_BASE_URL', 'https://api.wandb.ai')
-    parsed = urlparse(base if '://' in base else f'https://{base}')
-    hostname = parsed.hostname or 'api.wandb.ai'
-    try:
-        port = parsed.port or (80 if parsed.scheme == 'http' else 443)
-    except ValueError:
-        return f'WANDB_BASE_URL "{base}" has an invalid port'
-    if not os.environ.get('WANDB_API_KEY'):
-        try:
-            auth = netrc.netrc(os.environ.get('NETRC')).authenticators(hostname)
-        except (FileNotFoundError, netrc.NetrcParseError, OSError):
-            auth = None
-        if not auth:
-            return 'no W&B API key (set WANDB_API_KEY or run `wandb login`)'
-    return _tcp_probe(hostname, port, timeout)
-
-
-def decide_wandb_mode(init_kwargs: Optional[dict] = None,
-                      timeout: float = 1.0) -> Tuple[str, str]:
-    """The mode a run should use and why.
-
-    ``init_kwargs['mode']`` wins, then the ``WANDB_MODE`` environment variable; otherwise
-    the run is online when :func:`wandb_online_reason` finds nothing against it, and
-    offline when it does.
-
-    Args:
-        init_kwargs (dict, optional): Arguments meant for ``wandb.init``.
-        timeout (float): Deadline of the reachability probe in seconds.
-
-    Returns:
-        tuple[str, str]: ``(mode, reason)``, e.g. ``('offline', 'no W&B API key ...')``.
-    """
-    mode = (init_kwargs or {}).get('mode')
-    if mode:
-        return str(mode), 'init_kwargs["mode"]'
-    mode = os.environ.get('WANDB_MODE')
-    if mode:
-        return mode, 'WANDB_MODE'
-    reason = wandb_online_reason(timeout=timeout)
-    if reason is not None:
-        return 'offline', reason
-    return 'online', 'API key present and server reachable'
-
-
-def _json_safe(value: Any) -> Any:
-    """Nested dicts, lists and plain scalars only: what W&B stores as run config."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (np.ndarray, torch.Tensor)):
-        return _json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    # Classes, functions and other objects referenced by a config.
-    return str(value)
-
-
-def config_to_wandb_dict(config: Config) -> Dict[str, Any]:
-    """The resolved config (``_base_`` files and overrides merged) as a nested plain dict.
-
-    Args:
-        config (Config): The runner's config.
-
-    Returns:
-        dict: JSON-serialisable nested dict; tuples become lists, objects their string.
-    """
-    return _json_safe(config.to_dict())
-
-
-def _plain_cell(value: Any) -> Any:
-    if isinstance(value, np.generic) or (isinstance(value, torch.Tensor)
-                                         and value.numel() == 1):
-        return value.item()
-    return value
-
-
-@master_only
-def log_table(visualizer: Any, name: str, columns: Sequence[str],
-              rows: Sequence[Sequence[Any]], step: int = 0) -> int:
-    """Logs a table to every backend of ``visualizer`` that supports tables.
-
-    Hooks call this with ``runner.visualizer``; backends without an ``add_table`` method
-    (e.g. ``LocalVisBackend``) are skipped, so it is safe in any config.
-
-    Args:
-        visualizer: An mmengine ``Visualizer`` (or anything with ``_vis_backends``).
-        name (str): Table key, e.g. ``'cam/per_class'``.
-        columns (Sequence[str]): C column names.
-        rows (Sequence[Sequence]): R rows of C cells (str / numbers).
-        step (int): Epoch or iteration the table belongs to.
-
-    Returns:
-        int: How many backends logged the table.
-    """
-    logged = 0
-    for backend in getattr(visualizer, '_vis_backends', {}).values():
-        if callable(getattr(backend, 'add_table', None)):
-            backend.add_table(name, columns, rows, step=step)
-            logged += 1
-    return logged
 
 
 @VISBACKENDS.register_module()
@@ -244,10 +97,7 @@ class AutoWandbVisBackend(WandbVisBackend):
         self._log_artifacts = log_artifacts
         self._probe_timeout = probe_timeout
         self._config_stem: Optional[str] = None
-        # Small in-memory record for the evaluation report: {metric: [(step, value)]}
-        # and the last version of each table.
-        self._metric_history: Dict[str, List[Tuple[int, float]]] = OrderedDict()
-        self._last_tables: Dict[str, Tuple[int, List[str], List[list]]] = OrderedDict()
+        self._record = EvaluationRecord()  # what the evaluation report shows
 
     @property
     def log_dir(self) -> str:
@@ -268,7 +118,7 @@ class AutoWandbVisBackend(WandbVisBackend):
         kwargs = dict(self._init_kwargs or {})
         mode, reason = decide_wandb_mode(kwargs, timeout=self._probe_timeout)
         kwargs['mode'] = mode
-        if mode == 'offline' and reason not in ('WANDB_MODE', 'init_kwargs["mode"]'):
+        if mode == 'offline' and reason not in EXPLICIT_MODE_SOURCES:
             print_log(f'W&B logs offline: {reason}. Upload later with '
                       f'`wandb sync {osp.join(self._save_dir, "wandb")}/offline-run-*`',
                       logger='current')
@@ -346,10 +196,7 @@ class AutoWandbVisBackend(WandbVisBackend):
             step (int): Epoch (validation) or iteration (training).
             file_path (str, optional): Unused, as in :class:`WandbVisBackend`.
         """
-        for key, value in scalar_dict.items():
-            if '/' in key and isinstance(_plain_cell(value), Number):
-                self._metric_history.setdefault(key, []).append(
-                    (int(step), float(_plain_cell(value))))
+        self._record.add_scalars({k: plain_cell(v) for k, v in scalar_dict.items()}, step)
         super().add_scalars(scalar_dict, step=step, file_path=file_path, **kwargs)
 
     @force_init_env
@@ -369,14 +216,8 @@ class AutoWandbVisBackend(WandbVisBackend):
             ValueError: A row does not have C cells.
         """
         columns = [str(c) for c in columns]
-        data = []
-        for i, row in enumerate(rows):
-            row = [_plain_cell(v) for v in row]
-            if len(row) != len(columns):
-                raise ValueError(f'table "{name}": row {i} has {len(row)} cells for '
-                                 f'{len(columns)} columns {columns}')
-            data.append(row)
-        self._last_tables[name] = (int(step), columns, data)
+        data = table_rows(name, columns, rows)
+        self._record.add_table(name, columns, data, step)
         table = self._wandb.Table(columns=columns, data=data)
         self._wandb.log({name: table}, commit=self._commit)
 
@@ -393,18 +234,8 @@ class AutoWandbVisBackend(WandbVisBackend):
             aliases (Sequence[str], optional): Extra aliases besides ``latest``.
             metadata (dict, optional): Stored with the artifact.
         """
-        if not self._log_artifacts:
-            return
-        files = [p for p in paths if osp.isfile(p)]
-        if not files:
-            return
-        artifact = self._wandb.Artifact(self._wandb.util.make_artifact_name_safe(name),
-                                        type=type, metadata=_json_safe(metadata or {}))
-        for path in files:
-            # 'immutable' references the file instead of copying a checkpoint into the
-            # staging cache; these files are final when the run ends.
-            artifact.add_file(path, name=osp.basename(path), policy='immutable')
-        self._wandb.run.log_artifact(artifact, aliases=list(aliases or []))
+        if self._log_artifacts:
+            log_files_artifact(self._wandb, paths, name, type, aliases, metadata)
 
     def evaluation_report(self) -> str:
         """Markdown report of the validation metrics per step and the last tables.
@@ -412,41 +243,11 @@ class AutoWandbVisBackend(WandbVisBackend):
         Returns:
             str: The report; lists no metrics when none were logged.
         """
-        lines = [f'# Evaluation report: {osp.basename(self.work_dir)}', '']
-        if self._metric_history:
-            names = list(self._metric_history)
-            steps = sorted({s for hist in self._metric_history.values() for s, _ in hist})
-            by_step = {n: dict(h) for n, h in self._metric_history.items()}
-            lines += ['## Validation metrics', '',
-                      '| step | ' + ' | '.join(names) + ' |',
-                      '|---:|' + '---:|' * len(names)]
-            for s in steps:
-                cells = [_fmt(by_step[n].get(s)) for n in names]
-                lines.append(f'| {s} | ' + ' | '.join(cells) + ' |')
-            lines += ['', '| metric | best (max) | at step | last |', '|---|---:|---:|---:|']
-            for n in names:
-                finite = [(v, s) for s, v in self._metric_history[n] if math.isfinite(v)]
-                best_v, best_s = max(finite, key=lambda t: t[0]) if finite else (None, '')
-                lines.append(f'| {n} | {_fmt(best_v)} | {best_s} | '
-                             f'{_fmt(self._metric_history[n][-1][1])} |')
-        for name, (step, columns, data) in self._last_tables.items():
-            lines += ['', f'## {name} (step {step})', '',
-                      '| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]
-            lines += ['| ' + ' | '.join(_fmt(v) for v in row) + ' |' for row in data]
-        return '\n'.join(lines) + '\n'
+        return self._record.to_markdown(osp.basename(self.work_dir))
 
     def _log_run_artifacts(self) -> None:
-        run_id = self._wandb.run.id
-        best = sorted(glob.glob(osp.join(self.work_dir, 'best_*.pth')), key=osp.getmtime)
-        if best:
-            stem = osp.splitext(osp.basename(best[-1]))[0]
-            self.add_artifact([best[-1]], name=f'model-{run_id}', type='model',
-                              aliases=['best'], metadata=dict(checkpoint=stem))
-        report = osp.join(self.log_dir, 'evaluation_report.md')
-        with atomic_open(report, 'w') as f:
-            f.write(self.evaluation_report())
-        self.add_artifact([report, osp.join(self._save_dir, 'scalars.json')],
-                          name=f'eval-{run_id}', type='evaluation')
+        log_run_artifacts(self._wandb, self.work_dir, self.log_dir, self._save_dir,
+                          self.evaluation_report())
 
     def close(self) -> None:
         """Logs the artifacts (when enabled) and finishes the run.
@@ -461,11 +262,3 @@ class AutoWandbVisBackend(WandbVisBackend):
                 print_log(f'W&B artifacts were not logged: {exc!r}', logger='current',
                           level=logging.WARNING)
         super().close()
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ''
-    if isinstance(value, float):
-        return f'{value:.2f}' if math.isfinite(value) else str(value)
-    return str(value)
