@@ -10,6 +10,7 @@ Examples:
     python tools/infer_cam.py CONFIG CKPT --split train --overlay-dir vis/train
     torchrun --nproc_per_node 4 tools/infer_cam.py CONFIG CKPT --split train_aug \\
         --launcher pytorch
+    srun --ntasks 16 --gres gpu:8 python tools/infer_cam.py CONFIG CKPT --launcher slurm
 
 The exit status is 1 when some image failed (with --on-error skip), 0 otherwise.
 """
@@ -63,9 +64,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--summary-json', help='write the counts and image ids per rank here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. model.test_cfg.use_gt_labels=False')
-    parser.add_argument('--launcher', choices=('none', 'pytorch'), default='none',
-                        help='pytorch: one process per GPU (or CPU slot) under torchrun, each '
-                        'on its own share of the images')
+    parser.add_argument('--launcher', choices=('none', 'pytorch', 'slurm'), default='none',
+                        help='pytorch: one process per GPU (or CPU slot) under torchrun; '
+                        'slurm: one per srun task, on one node or several; each process '
+                        'takes its own share of the images')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

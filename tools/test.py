@@ -15,7 +15,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dist import is_main_process  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.acr.utils import atomic_open, prepare_runtime  # noqa: E402
+from projects.acr.utils import (adapt_config, allow_mmengine_checkpoints, atomic_open,  # noqa
+                                join_cpu_process_group)
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,7 +61,11 @@ def main() -> None:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-    prepare_runtime(cfg, amp=args.amp)
+    adapt_config(cfg, amp=args.amp)
+    # Process-wide: torch.load(weights_only=True) accepts mmengine's checkpoint classes,
+    # and a CPU run under a launcher joins its gloo group before the runner would try CUDA.
+    allow_mmengine_checkpoints()
+    join_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     print(' '.join(f'{k}={v:.4f}' if isinstance(v, float) else f'{k}={v}'

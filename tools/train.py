@@ -17,7 +17,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.acr.utils import find_latest_complete_checkpoint, prepare_runtime  # noqa: E402
+from projects.acr.utils import (adapt_config, allow_mmengine_checkpoints,  # noqa: E402
+                                find_latest_complete_checkpoint, join_cpu_process_group)
 
 
 def parse_args() -> argparse.Namespace:
@@ -68,7 +69,11 @@ def main() -> None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict(base_batch_size=4))['enable'] = True
-    prepare_runtime(cfg, amp=args.amp)
+    adapt_config(cfg, amp=args.amp)
+    # Process-wide: torch.load(weights_only=True) accepts mmengine's checkpoint classes,
+    # and a CPU run under a launcher joins its gloo group before the runner would try CUDA.
+    allow_mmengine_checkpoints()
+    join_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

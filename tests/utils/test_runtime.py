@@ -1,16 +1,20 @@
+import os
+
+import pytest
 import torch
 from mmengine.config import Config
 
-from projects.acr.utils import prepare_runtime
+from projects.acr.utils import adapt_config, join_cpu_process_group, torch_env_from_slurm
 
 
-def _cfg():
+def _cfg(**extra):
     return Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl')),
-                       optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD'))))
+                       optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD')),
+                       **extra))
 
 
 def test_gloo_without_gpu_and_mixed_precision_wrapper():
-    cfg = prepare_runtime(_cfg(), amp=True)
+    cfg = adapt_config(_cfg(), amp=True)
     if torch.cuda.is_available():
         assert cfg.env_cfg.dist_cfg.backend == 'nccl'
         assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
@@ -20,5 +24,38 @@ def test_gloo_without_gpu_and_mixed_precision_wrapper():
 
 
 def test_without_amp_the_wrapper_is_untouched():
-    cfg = prepare_runtime(_cfg(), amp=False)
+    cfg = adapt_config(_cfg(), amp=False)
     assert cfg.optim_wrapper.type == 'OptimWrapper'
+
+
+def test_launched_cpu_config_is_adapted_without_joining_a_group():
+    model = dict(type='M', backbone=dict(norm_cfg=dict(type='SyncBN')))
+    cfg = adapt_config(_cfg(launcher='pytorch', model=model))
+    # Adapting only edits the config: the process group is joined by its own call.
+    assert not torch.distributed.is_initialized()
+    if not torch.cuda.is_available():
+        assert cfg.model.backbone.norm_cfg.type == 'BN'
+        assert cfg.model_wrapper_cfg.device_ids is None
+
+
+def test_single_process_joins_no_group():
+    assert join_cpu_process_group(_cfg()) is False
+    assert not torch.distributed.is_initialized()
+
+
+def test_slurm_task_variables_become_torchrun_ones(monkeypatch):
+    for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.setenv(key, 'x')  # records the value to restore after the test
+        monkeypatch.delenv(key)
+    monkeypatch.setenv('LOCAL_RANK', '0')  # as a tool's --local-rank default leaves it
+    monkeypatch.setenv('SLURM_PROCID', '5')
+    monkeypatch.setenv('SLURM_NTASKS', '8')
+    monkeypatch.setenv('SLURM_LOCALID', '1')
+    monkeypatch.setenv('MASTER_ADDR', 'node-a')
+    torch_env_from_slurm(port=29600)
+    assert (os.environ['RANK'], os.environ['WORLD_SIZE'], os.environ['LOCAL_RANK']) == \
+        ('5', '8', '1')
+    assert (os.environ['MASTER_ADDR'], os.environ['MASTER_PORT']) == ('node-a', '29600')
+    monkeypatch.delenv('SLURM_PROCID')
+    with pytest.raises(KeyError, match='SLURM_PROCID'):
+        torch_env_from_slurm()

@@ -1,25 +1,26 @@
-"""Process-group set-up for tools that shard work over torchrun processes."""
-import datetime
+"""Process groups for tools that shard work over processes (torchrun or Slurm ranks)."""
 from typing import Tuple
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import get_dist_info, init_dist
 
-LAUNCHERS = ('none', 'pytorch')
-# Ranks that finish their shard early wait for the others in the final gather.
-GATHER_TIMEOUT = datetime.timedelta(hours=12)
+from ..utils.process_group import DEFAULT_TIMEOUT, join_gloo_group, torch_env_from_slurm
+
+LAUNCHERS = ('none', 'pytorch', 'slurm')
 
 
 def init_distributed(launcher: str = 'none') -> Tuple[int, int]:
-    """Joins the process group that torchrun describes, when asked to.
+    """Joins the process group of the launcher, when asked to.
 
-    NCCL on GPUs through mmengine's ``init_dist`` (which also binds each process to the
-    GPU of its ``LOCAL_RANK``); gloo on CPU-only machines directly, since mmengine's
-    PyTorch launcher selects a CUDA device even for gloo.
+    ``'pytorch'``: the processes torchrun started (``RANK``, ``WORLD_SIZE``, ...);
+    ``'slurm'``: the tasks srun started, on one or several nodes (their ``SLURM_*``
+    variables). NCCL on GPUs through mmengine's ``init_dist`` (which also binds each
+    process to the GPU of its local rank); gloo on CPU-only machines
+    (:func:`join_gloo_group`).
 
     Args:
-        launcher (str): ``'none'`` (one process) or ``'pytorch'`` (torchrun).
+        launcher (str): ``'none'`` (one process), ``'pytorch'`` or ``'slurm'``.
 
     Returns:
         tuple[int, int]: ``(rank, world_size)``.
@@ -28,10 +29,13 @@ def init_distributed(launcher: str = 'none') -> Tuple[int, int]:
         raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
     if launcher == 'none' or torch_dist.is_initialized():
         return get_dist_info()
+    if launcher == 'slurm':
+        torch_env_from_slurm()
     if torch.cuda.is_available():
-        init_dist('pytorch', backend='nccl', timeout=GATHER_TIMEOUT.total_seconds())
+        # With the variables set, Slurm tasks join like torchrun's processes.
+        init_dist('pytorch', backend='nccl', timeout=DEFAULT_TIMEOUT.total_seconds())
     else:
-        torch_dist.init_process_group(backend='gloo', timeout=GATHER_TIMEOUT)
+        join_gloo_group()
     return get_dist_info()
 
 

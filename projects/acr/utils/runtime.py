@@ -1,11 +1,16 @@
-"""Adjustments of a config to the machine it runs on."""
+"""Running a config on this machine: config adjustments, and the process-wide set-up.
+
+The two are kept apart on purpose. :func:`adapt_config` only edits the config it is
+given; :func:`join_cpu_process_group` (and :func:`allow_mmengine_checkpoints`) change
+state of the whole process, and the tools call them by name, before building the runner.
+"""
 from typing import Any
 
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .checkpoint_safe_globals import allow_mmengine_checkpoints
+from .process_group import join_gloo_group, torch_env_from_slurm
 
 
 def _replace_sync_bn(node: Any) -> None:
@@ -20,16 +25,23 @@ def _replace_sync_bn(node: Any) -> None:
             _replace_sync_bn(value)
 
 
-def prepare_runtime(cfg: Config, amp: bool = False) -> Config:
-    """Makes a config runnable here, in place.
+# Launchers whose CPU process groups are joined here (mmengine's would select a GPU).
+CPU_GROUP_LAUNCHERS = ('pytorch', 'slurm')
+
+
+def _cpu_group_launched(cfg: Config) -> bool:
+    """Several processes started by torchrun or Slurm, without a GPU."""
+    return cfg.get('launcher', 'none') in CPU_GROUP_LAUNCHERS and not torch.cuda.is_available()
+
+
+def adapt_config(cfg: Config, amp: bool = False) -> Config:
+    """Makes a config runnable on this machine, in place; nothing else is changed.
 
     * gloo instead of NCCL when there is no GPU;
     * mixed precision on request: fp16 with dynamic loss scaling on GPU, bf16 autocast on CPU;
-    * mmengine checkpoints loadable by ``torch.load(weights_only=True)``;
     * SyncBN -> BN for multi-process CPU runs;
-    * under torchrun without a GPU (``cfg.launcher == 'pytorch'``), the process group
-      joined with gloo and DDP set up for CPU modules: mmengine's launcher would call
-      ``torch.cuda.set_device`` and wrap the model with ``device_ids=[LOCAL_RANK]``.
+    * for several processes without a GPU, DDP set up for CPU modules (mmengine's default
+      wraps the model with ``device_ids=[LOCAL_RANK]``).
 
     Args:
         cfg (Config): The full config.
@@ -38,7 +50,6 @@ def prepare_runtime(cfg: Config, amp: bool = False) -> Config:
     Returns:
         Config: ``cfg`` itself.
     """
-    allow_mmengine_checkpoints()
     cuda = torch.cuda.is_available()
     if not cuda:
         env = cfg.setdefault('env_cfg', {})
@@ -57,13 +68,31 @@ def prepare_runtime(cfg: Config, amp: bool = False) -> Config:
                 wrapper.loss_scale = 'dynamic'
             else:
                 wrapper.type = 'BF16OptimWrapper'
-    if cfg.get('launcher', 'none') == 'pytorch' and not cuda \
-            and not torch.distributed.is_initialized():
-        # mmengine uses a group that exists already as it is.
-        torch.distributed.init_process_group(backend='gloo')
+    if _cpu_group_launched(cfg):
         ddp = cfg.get('model_wrapper_cfg') or dict(
             type='MMDistributedDataParallel', broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         ddp['device_ids'] = None
         cfg.model_wrapper_cfg = ddp
     return cfg
+
+
+def join_cpu_process_group(cfg: Config) -> bool:
+    """Joins the gloo group of a multi-process run without GPUs (process-wide).
+
+    mmengine's launchers call ``torch.cuda.set_device`` even for gloo; the runner uses a
+    group that exists already as it is, so joining it first makes CPU runs work.
+
+    Args:
+        cfg (Config): The full config; ``cfg.launcher`` is ``'pytorch'`` (torchrun) or
+            ``'slurm'``.
+
+    Returns:
+        bool: Whether this call set up a group (False with a GPU or a single process).
+    """
+    if not _cpu_group_launched(cfg) or torch.distributed.is_initialized():
+        return False
+    if cfg.launcher == 'slurm':
+        torch_env_from_slurm()
+    join_gloo_group()
+    return True
