@@ -1,12 +1,16 @@
-"""Running trained models over datasets: class-map inference to files."""
+"""Running trained models: class maps of dataset splits (to files) and of any image."""
 from .cam_inferencer import (CAMInferencer, InferenceSummary, check_run_settings, image_id,
                              present_class_ids, shard_indices)
 from .dist_env import device_of_rank, init_distributed
-from .model_init import init_cam_model
-from .split_dataset import build_split_dataset, resolve_ann_file, split_dataset_cfg, split_items
+from .image_cam_inferencer import CAMPrediction, ImageCAMInferencer, list_images
+from .model_init import init_cam_model, state_dict_mismatch
+from .split_dataset import (build_split_dataset, resolve_ann_file, split_dataset_cfg, split_items,
+                            test_dataset_cfg)
 
 __all__ = [
     'CAMInferencer', 'InferenceSummary', 'check_run_settings', 'image_id', 'present_class_ids',
     'shard_indices', 'init_distributed', 'device_of_rank', 'init_cam_model',
-    'build_split_dataset', 'split_dataset_cfg', 'resolve_ann_file', 'split_items'
+    'build_split_dataset', 'split_dataset_cfg', 'resolve_ann_file', 'split_items',
+    'test_dataset_cfg', 'ImageCAMInferencer', 'CAMPrediction', 'list_images',
+    'state_dict_mismatch'
 ]

@@ -13,7 +13,8 @@ from mmseg.registry import DATASETS, TRANSFORMS
 LIST_SUFFIX = '.txt'
 
 
-def _base_dataset_cfg(cfg: Config) -> dict:
+def test_dataset_cfg(cfg: Config) -> dict:
+    """A copy of the config's test dataset (``test_dataloader``, else ``val_dataloader``)."""
     for key in ('test_dataloader', 'val_dataloader'):
         loader = cfg.get(key)
         if loader and loader.get('dataset'):
@@ -46,7 +47,7 @@ def split_dataset_cfg(cfg: Config,
     """
     if split and ann_file:
         raise ValueError(f'give a split ({split!r}) or an ann_file ({ann_file!r}), not both')
-    ds = _base_dataset_cfg(cfg)
+    ds = test_dataset_cfg(cfg)
     if data_root:
         ds['data_root'] = data_root
     if split:
