@@ -17,29 +17,29 @@ Examples:
 
     # Two thresholds: confident above 0.7, background below 0.25, ignored between
     python tools/make_pseudo_labels.py ... --mode threshold --bg-thr 0.25 0.7
+
+    # Shared by 4 processes (on one node or several), each with 8 CRF workers
+    torchrun --nproc_per_node 4 tools/make_pseudo_labels.py ... --workers 8 --launcher pytorch
+    srun --ntasks 16 python tools/make_pseudo_labels.py ... --workers 8 --launcher slurm
+
+The work is done by projects.acr.pseudo_labels.PseudoLabelJob.
 """
 import argparse
-import multiprocessing
 import os.path as osp
 import sys
-import time
-import warnings
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+from mmengine.dist import all_gather_object, barrier  # noqa: E402
 
-from projects.acr.apis.cam_inferencer import image_id  # noqa: E402
-from projects.acr.apis.split_dataset import build_split_dataset, split_dataset_cfg  # noqa: E402
-from projects.acr.pseudo_labels import (PseudoLabelGenerator, PseudoLabelWriter,  # noqa: E402
-                                        cam_path)
-
-DEFAULT_ANN_FILE = 'ImageSets/Segmentation/train_aug.txt'
-DEFAULT_IMG_DIR = 'JPEGImages'
-DEFAULT_IMG_SUFFIX = '.jpg'
+from projects.acr.apis import init_distributed  # noqa: E402
+from projects.acr.pseudo_labels import (DEFAULT_ANN_FILE, DEFAULT_IMG_DIR,  # noqa: E402
+                                        DEFAULT_IMG_SUFFIX, LabelImages, PseudoLabelGenerator,
+                                        PseudoLabelJob, PseudoLabelSummary, PseudoLabelWriter,
+                                        images_from_config, images_from_tree)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -110,6 +110,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     run.add_argument('--on-missing', default='error', choices=['error', 'skip'],
                      help='an image without a class-map file: stop with an error, or warn, '
                      'skip it and count it as failed (default: %(default)s)')
+    run.add_argument('--launcher', choices=('none', 'pytorch', 'slurm'), default='none',
+                     help='pytorch (torchrun) or slurm (srun): every process takes its share '
+                     'of the list, on one node or several (default: %(default)s)')
+    run.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                     help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.config is None and args.data_root is None:
@@ -127,94 +132,25 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def _under(root: Optional[str], path: str) -> str:
-    return path if osp.isabs(path) or not root else osp.join(root, path)
-
-
-def dataset_from_config(args: argparse.Namespace) -> Dict[str, Optional[str]]:
-    """data_root, ann_file, img_dir and img_suffix of the config's dataset (unjoined)."""
+def resolve_images(args: argparse.Namespace) -> LabelImages:
+    """The image list of the arguments: from the config (loaded once), or a VOC tree."""
+    if args.config is None:
+        return images_from_tree(args.data_root, args.ann_file or DEFAULT_ANN_FILE,
+                                args.img_dir or DEFAULT_IMG_DIR,
+                                args.img_suffix or DEFAULT_IMG_SUFFIX)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if args.split:
-        dataset, where = split_dataset_cfg(cfg, split=args.split), f'split {args.split}'
-    else:
-        key = 'train_dataloader'
-        loader = cfg.get(key)
-        if loader is None or 'dataset' not in loader:
-            raise KeyError(f'{args.config}: no {key}.dataset')
-        dataset, where = loader['dataset'], f'{key}.dataset'
-    # Wrappers such as RepeatDataset hold the real dataset under "dataset".
-    while 'ann_file' not in dataset and 'dataset' in dataset:
-        dataset, where = dataset['dataset'], where + '.dataset'
-    if 'ann_file' not in dataset:
-        raise KeyError(f'{args.config}: {where} has no ann_file (concatenated datasets are '
-                       'not supported here; give --data-root and --ann-file)')
-    prefix = dataset.get('data_prefix') or {}
-    return dict(data_root=dataset.get('data_root'), ann_file=dataset['ann_file'],
-                img_dir=prefix.get('img_path', DEFAULT_IMG_DIR),
-                img_suffix=dataset.get('img_suffix', DEFAULT_IMG_SUFFIX))
-
-
-def images_from_dataset(args: argparse.Namespace) -> Tuple[List[str], List[str], str]:
-    """Image ids, image paths and the list file, read by the config's dataset class.
-
-    The dataset knows its own tree (COCO's split folders, id forms), so nothing is
-    rebuilt here from ``data_prefix``.
-    """
-    spec = dataset_from_config(args)
-    ann_file = args.ann_file or (None if args.split else spec['ann_file'])
-    # Without --split the training dataset is meant, with its own data root.
-    data_root = args.data_root or (None if args.split else spec['data_root'])
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    dataset = build_split_dataset(cfg, split=args.split, ann_file=ann_file,
-                                  data_root=data_root, load_images=False)
-    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    if not infos:
-        raise ValueError(f'image-id list is empty: {dataset.ann_file}')
-    return [image_id(i) for i in infos], [i['img_path'] for i in infos], dataset.ann_file
-
-
-def resolve_images(args: argparse.Namespace) -> Tuple[List[str], List[str], str]:
-    """Image ids, their image files and the list file."""
-    if args.config is not None and args.img_dir is None and args.img_suffix is None:
-        return images_from_dataset(args)
-    spec = dict(data_root=None, ann_file=DEFAULT_ANN_FILE, img_dir=DEFAULT_IMG_DIR,
-                img_suffix=DEFAULT_IMG_SUFFIX)
-    if args.config is not None:
-        spec.update(dataset_from_config(args))
-    for key in spec:
-        if getattr(args, key) is not None:
-            spec[key] = getattr(args, key)
-    root = spec['data_root']
-    if root and not osp.isdir(root):
-        raise FileNotFoundError(f'data root is not a directory: {root}')
-    ann_file = _under(root, spec['ann_file'])
-    img_dir = _under(root, spec['img_dir'])
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'image-id list (ann_file) not found: {ann_file}')
-    if not osp.isdir(img_dir):
-        raise FileNotFoundError(f'image directory not found: {img_dir}')
-    with open(ann_file, encoding='utf-8') as f:
-        # VOC lists hold one id per line; extra columns (e.g. a mask path) are ignored.
-        ids = [line.split()[0] for line in f if line.strip()]
-    if not ids:
-        raise ValueError(f'image-id list is empty: {ann_file}')
-    return ids, [osp.join(img_dir, i + spec['img_suffix']) for i in ids], ann_file
-
-
-def default_chunksize(num_jobs: int, workers: int) -> int:
-    # About four chunks per worker balances the load without per-image messaging.
-    return max(1, min(32, num_jobs // (4 * workers)))
+    return images_from_config(cfg, split=args.split, ann_file=args.ann_file,
+                              data_root=args.data_root, img_dir=args.img_dir,
+                              img_suffix=args.img_suffix)
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, int]:
     args = parse_args(argv)
-    ids, img_files, ann_file = resolve_images(args)
+    images = resolve_images(args)
     crf = False if args.no_crf else dict(
         n_iters=args.crf_iters, gaussian_sxy=args.crf_gauss_sxy,
         gaussian_compat=args.crf_gauss_compat, bilateral_sxy=args.crf_bi_sxy,
@@ -222,50 +158,19 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, int]:
     generator = PseudoLabelGenerator(
         mode=args.mode, bg_thr=args.bg_thr, alpha_low=args.alpha_low,
         alpha_high=args.alpha_high, crf=crf)
-    writer = PseudoLabelWriter(generator)
-
-    if not osp.isdir(args.cam_dir):
-        raise FileNotFoundError(f'class-map directory not found: {args.cam_dir}')
-    jobs, skipped, missing = [], 0, []
-    for img_id, img_file in zip(ids, img_files):
-        out_file = osp.join(args.out_dir, img_id + '.png')
-        if not args.force and osp.isfile(out_file):
-            skipped += 1
-            continue
-        cam_file = cam_path(args.cam_dir, img_id)
-        if not osp.isfile(cam_file):
-            missing.append(cam_file)
-            continue
-        jobs.append((cam_file, img_file, out_file))
-    if missing:
-        shown = ', '.join(missing[:3]) + (', ...' if len(missing) > 3 else '')
-        if args.on_missing == 'error':
-            raise FileNotFoundError(
-                f'class maps missing for {len(missing)} of {len(ids)} images of {ann_file}: '
-                f'{shown} (--on-missing skip leaves them out)')
-        warnings.warn(f'class maps missing for {len(missing)} images, skipped: {shown}')
-
-    print(f'{len(ids)} images in {ann_file}: {len(jobs)} to make, {skipped} already in '
-          f'{args.out_dir}; {generator}', flush=True)
-    start = time.time()
-    written = 0
-    with tqdm(total=len(jobs), desc='pseudo labels', unit='img', dynamic_ncols=True) as bar:
-        if args.workers == 1 or len(jobs) <= 1:
-            for job in jobs:
-                writer(job)
-                written += 1
-                bar.update()
-        else:
-            chunksize = args.chunksize or default_chunksize(len(jobs), args.workers)
-            with multiprocessing.Pool(min(args.workers, len(jobs))) as pool:
-                for _ in pool.imap_unordered(writer, jobs, chunksize=chunksize):
-                    written += 1
-                    bar.update()
-    summary = dict(written=written, skipped=skipped, failed=len(missing), total=len(ids))
-    print(f'pseudo labels in {args.out_dir}: written {written}, skipped {skipped} (already '
-          f'there), failed {len(missing)} (class maps missing); {time.time() - start:.1f}s',
-          flush=True)
-    return summary
+    rank, world_size = init_distributed(args.launcher)
+    job = PseudoLabelJob(PseudoLabelWriter(generator), args.cam_dir, args.out_dir,
+                         force=args.force, on_missing=args.on_missing, workers=args.workers,
+                         chunksize=args.chunksize, progress=rank == 0)
+    summary = job.run(images, rank, world_size)
+    if world_size > 1:
+        summary = PseudoLabelSummary.merge(all_gather_object(summary))
+        if rank == 0:
+            print(f'pseudo labels in {args.out_dir}, all {world_size} processes: '
+                  f'{summary.as_dict()}', flush=True)
+        barrier()
+        torch.distributed.destroy_process_group()
+    return summary.as_dict()
 
 
 if __name__ == '__main__':

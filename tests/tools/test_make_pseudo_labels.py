@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from projects.acr.datasets import voc_palette
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.pseudo_labels import cam_path, save_cams
+from projects.acr.toy_data import make_toy_dataset
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO_ROOT, 'tools', 'make_pseudo_labels.py')
