@@ -1,4 +1,9 @@
-"""One step of a multi-stage job: a command and the outputs that show it has finished."""
+"""One step of a multi-stage job: a command and the outputs that show it has finished.
+
+Steps run the toolkit's command-line tools (``tools/*.py``) in subprocesses. The tools are
+scripts next to the package in a checkout, not part of an installed package, so their
+folder is looked up (:func:`find_tools_dir`) rather than derived from this file alone.
+"""
 import os
 import os.path as osp
 import subprocess
@@ -76,8 +81,63 @@ class PipelineStep:
         self.status = 'done'
 
 
+TOOLS_DIR_ENV = 'ACR_TOOLS_DIR'
+# Tools the pipeline runs; a folder holding them is the tools folder.
+_MARKER_TOOLS = ('train.py', 'infer_cam.py', 'make_pseudo_labels.py')
+
+
+def _is_tools_dir(path: Optional[str]) -> bool:
+    return bool(path) and all(osp.isfile(osp.join(path, t)) for t in _MARKER_TOOLS)
+
+
+def find_tools_dir() -> str:
+    """The folder of the command-line tools, absolute.
+
+    Looked for, in order: ``$ACR_TOOLS_DIR``; ``tools/`` next to the ``projects``
+    package (a checkout, or an editable install); ``tools/`` in the working directory.
+    A non-editable install has no tools next to the package: run from the checkout or set
+    ``ACR_TOOLS_DIR``.
+
+    Raises:
+        FileNotFoundError: No candidate holds the tools; the message lists the places
+            tried.
+    """
+    package_root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    env = os.environ.get(TOOLS_DIR_ENV)
+    if env:  # set on purpose: a wrong value is an error, not a reason to look elsewhere
+        if not _is_tools_dir(env):
+            raise FileNotFoundError(f'{TOOLS_DIR_ENV}={env} does not hold the tools '
+                                    f'({", ".join(_MARKER_TOOLS)})')
+        return osp.abspath(env)
+    candidates = [osp.join(package_root, 'tools'), osp.join(os.getcwd(), 'tools')]
+    for path in candidates:
+        if _is_tools_dir(path):
+            return osp.abspath(path)
+    tried = ', '.join(candidates)
+    raise FileNotFoundError(f'the tools folder ({", ".join(_MARKER_TOOLS)}) was not found in '
+                            f'{tried}; run from a checkout of the repository or set '
+                            f'{TOOLS_DIR_ENV}')
+
+
+def project_root() -> str:
+    """The folder above the tools: the working directory of the steps.
+
+    Configs name data relative to it (``data/VOCdevkit/...``), as when a user runs the
+    tools from the checkout.
+    """
+    return osp.dirname(find_tools_dir())
+
+
 def python_command(script: str, *args: str) -> List[str]:
-    """A tool invocation with the running interpreter (the project's virtual environment)."""
+    """A tool invocation with the running interpreter (the project's virtual environment).
+
+    Args:
+        script (str): ``tools/<name>.py`` (resolved with :func:`find_tools_dir`) or
+            any other script path.
+        *args (str): Its arguments.
+    """
+    if script.startswith('tools/'):
+        script = osp.join(find_tools_dir(), script[len('tools/'):])
     return [sys.executable, script, *args]
 
 

@@ -3,6 +3,15 @@
 Each step runs one of the toolkit's tools in a subprocess (the same command a user would
 type) and is skipped when its outputs exist; all tools write their outputs atomically, so
 an interrupted pipeline resumes at the first incomplete step.
+
+Why subprocesses rather than calls of the package APIs: training and testing build an
+mmengine runner, whose logger, visualizer and default scope are process-wide and
+collide when a second runner starts in the same process, and they are the steps that
+take a launcher (torchrun, Slurm) on several GPUs; a fresh process per step also frees
+each step's memory. The tools are found by :func:`find_tools_dir` (``$ACR_TOOLS_DIR``,
+the checkout next to the package, or the working directory), so an installed package
+runs them from a checkout instead of from a path inside site-packages; the steps run in
+the folder above the tools, against which configs name their data.
 """
 import json
 import os
@@ -17,10 +26,8 @@ from ..apis.cam_inferencer import SETTINGS_FILE
 from ..apis.split_dataset import resolve_ann_file, split_dataset_cfg
 from ..sweeps.trial_results import read_metric
 from ..utils.atomic_io import atomic_open
-from .pipeline_step import PipelineStep, fixed_outputs, per_image_outputs, python_command
-
-# The tools run from here, so relative paths in configs (data/...) resolve against it.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from .pipeline_step import (PipelineStep, fixed_outputs, per_image_outputs, project_root,
+                            python_command)
 
 STEP_NAMES = ('stage1_train', 'cams', 'pseudo_labels', 'eval_cams', 'eval_pseudo_labels',
               'affinity_train', 'refined_labels', 'eval_refined_labels', 'stage2_train',
@@ -166,7 +173,7 @@ def build_steps(s: PipelineSettings) -> List[PipelineStep]:
     eval_dir = s.path('eval')
     root = split_dataset_cfg(s1_cfg).get('data_root') or ''
     cam_ds = split_dataset_cfg(s1_cfg, split=s.cam_split,  # raises if the list is missing
-                               data_root=osp.join(REPO_ROOT, root))
+                               data_root=osp.join(project_root(), root))
     cam_list = resolve_ann_file(cam_ds)
 
     s2_options = [*_data_root_options(load_config(s.stage2_config, []), s.data_root),
@@ -361,7 +368,8 @@ def run_pipeline(s: PipelineSettings,
     todo = plan(steps, force)
     log(f'pipeline in {s.work_dir}: ' +
         (f'to run: {", ".join(todo)}' if todo else 'every step is complete'))
-    repo = REPO_ROOT
+    # The tools run there, so relative paths in configs (data/...) resolve against it.
+    repo = project_root()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (repo, os.environ.get('PYTHONPATH')) if p))
     for i, step in enumerate(steps, 1):
