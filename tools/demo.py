@@ -21,9 +21,9 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.acr.toy_data import make_toy_dataset  # noqa: E402
 from projects.acr.pipeline import PipelineSettings, run_pipeline  # noqa: E402
 from projects.acr.pipeline.report_logger import log_report_to_wandb  # noqa: E402
+from projects.acr.toy_data import make_toy_dataset  # noqa: E402
 
 STAGE1 = 'configs/acr/vit-tiny_toy.py'
 STAGE2 = 'configs/seg/deeplabv2_r18-d8_1xb8-1k_toy-pseudo-96x96.py'

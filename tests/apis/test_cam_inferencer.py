@@ -15,9 +15,9 @@ from projects.acr.apis import (CAMInferencer, build_split_dataset, check_run_set
                                init_cam_model, shard_indices, split_items)
 from projects.acr.datasets import TOY_CLASSES as CLASSES
 from projects.acr.datasets import read_label_mask
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.evaluation import CAMFileEvaluator, CAMMetric
 from projects.acr.pseudo_labels import cam_path, load_cams
+from projects.acr.toy_data import make_toy_dataset
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(REPO, 'configs', 'acr', 'vit-tiny_toy.py')

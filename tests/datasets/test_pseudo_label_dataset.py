@@ -9,8 +9,8 @@ from mmseg.registry import DATASETS
 from PIL import Image
 
 from projects.acr.datasets import TOY_CLASSES, voc_palette
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.datasets.pseudo_label_dataset import PseudoLabelSegDataset
+from projects.acr.toy_data import make_toy_dataset
 
 SPLIT = 'ImageSets/Segmentation/train_aug.txt'
 

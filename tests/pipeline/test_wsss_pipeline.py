@@ -4,10 +4,10 @@ import os.path as osp
 
 import pytest
 
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.pipeline import (PipelineSettings, build_steps, final_checkpoint, plan,
                                    run_pipeline)
 from projects.acr.pipeline.wsss_pipeline import load_config
+from projects.acr.toy_data import make_toy_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGE1 = osp.join(ROOT, 'configs/acr/vit-tiny_toy.py')

@@ -12,8 +12,8 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import projects.acr  # noqa: F401  (registers the components)
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.pseudo_labels import cam_path, load_cams
+from projects.acr.toy_data import make_toy_dataset
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(REPO, 'configs', 'acr', 'vit-tiny_toy.py')

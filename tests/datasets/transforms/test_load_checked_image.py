@@ -12,8 +12,8 @@ from mmseg.registry import TRANSFORMS
 from PIL import Image
 
 from projects.acr.datasets import ToyClsDataset
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.datasets.transforms import LoadCheckedImageFromFile, decode_image_bgr
+from projects.acr.toy_data import make_toy_dataset
 
 
 def block_image(rng, height=40, width=48):

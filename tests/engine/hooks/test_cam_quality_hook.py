@@ -7,9 +7,9 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.evaluation import miou_from_confusion, sweep_confusion
 from projects.acr.pseudo_labels import PseudoLabelGenerator
+from projects.acr.toy_data import make_toy_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
