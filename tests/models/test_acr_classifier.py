@@ -60,8 +60,16 @@ def test_predict_gives_normalised_maps_of_present_classes():
     cams = out.pred_cams
     assert cams.shape == (4, 30, 37)
     assert cams[[0, 2]].abs().sum() == 0
-    for c in (1, 3):
-        assert cams[c].max().item() > 0.99 and cams[c].min().item() < 1e-3
+    # One backward pass maps all classes, yet a class's map does not depend on which
+    # other classes are mapped with it.
+    with torch.no_grad():
+        alone = model.test_step(
+            dict(inputs=[img], data_samples=[_sample([0, 1, 0, 0], shape=(30, 37))]))[0]
+    # (float32 rounding of the batched backward, magnified by the normalisation)
+    torch.testing.assert_close(cams[1], alone.pred_cams[1], rtol=0, atol=1e-3)
+    assert alone.pred_cams[[0, 2, 3]].abs().sum() == 0
+    # The maps are class-specific.
+    assert (cams[1] - cams[3]).abs().max() > 1e-2
     assert out.pred_scores.shape == (4, )
 
 
