@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -74,7 +75,13 @@ def test_infer_then_evaluate(toy, tmp_path):
     assert '| Class | IoU | Precision | Recall |' in proc.stdout
     result = json.loads(open(summary).read())
     assert result['num_images'] == 4 and len(result['curve']['mIoU']) == 10
-    assert 0 <= result['mIoU'] <= 100
+    # The reported figure is the best point of the sweep and the IoU of its confusion matrix.
+    assert result['mIoU'] == pytest.approx(max(m for m in result['curve']['mIoU']
+                                               if m is not None))
+    conf = np.asarray(result['confusion_at_best'], dtype=float)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        iou = np.diag(conf) / (conf.sum(0) + conf.sum(1) - np.diag(conf))
+    assert result['mIoU'] == pytest.approx(100 * np.nanmean(iou), abs=1e-6)
     assert (tmp_path / 'curve.png').is_file()
 
     # The masks themselves as labels, through the config-free path: a perfect score.
