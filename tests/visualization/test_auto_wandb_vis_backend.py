@@ -260,8 +260,7 @@ def test_add_table_offline_and_log_table(tmp_path):
     local_dir = str(tmp_path / 'local')
     vis = Visualizer.get_instance(
         'test_add_table_offline', save_dir=local_dir,
-        vis_backends=[dict(type='LocalVisBackend')])
-    vis._vis_backends['AutoWandbVisBackend'] = backend
+        vis_backends=[dict(type='LocalVisBackend'), backend])
     columns = ['Class', 'IoU', 'Precision']
     rows = [['background', 80.5, 90.0], ['tiger', torch.tensor(41.25), 50]]
     assert log_table(vis, 'cam/per_class', columns, rows, step=3) == 1
