@@ -67,8 +67,8 @@ def main() -> None:
     args = parse_args()
     if not osp.isfile(args.src):
         raise FileNotFoundError(f'checkpoint not found: {args.src}')
-    with allow_mmengine_checkpoints():
-        obj = torch.load(args.src, map_location='cpu', weights_only=True)
+    allow_mmengine_checkpoints()  # our checkpoints carry a few mmengine objects
+    obj = torch.load(args.src, map_location='cpu', weights_only=True)
     if args.reverse:
         out = ours_to_official(obj, args.src)
         print(f'{args.src}: {len(out)} tensors in the official layout')

@@ -175,7 +175,9 @@ def test_config_pipelines_run_on_the_tree(coco_root):
             assert tuple(out['inputs'].shape) == (2, 3, 384, 384)
         else:
             mask = train['COCO_train2014_000000000009']
-            assert tuple(out['inputs'].shape) == (3, ) + mask.shape
+            # The image is resized to the crop size for the ViT, the mask is not.
+            assert tuple(out['inputs'].shape) == (3, 384, 384)
+            assert tuple(sample.ori_shape) == mask.shape
             np.testing.assert_array_equal(sample.gt_sem_seg.data[0].numpy(), mask)
         np.testing.assert_array_equal(sample.img_labels, reference_labels(
             train[sample.img_id]))

@@ -141,8 +141,8 @@ def test_out_of_range_class_ids_are_rejected(tmp_path):
 def test_curve_plot_and_json_summary(tmp_path):
     rng = np.random.default_rng(2)
     cam_dir, items = write_case(str(tmp_path), rng)
-    result = CAMFileEvaluator(CLASSES, thresholds_from_range(10)).evaluate(cam_dir, items,
-                                                                           progress=False)
+    result = CAMFileEvaluator(CLASSES, thresholds_from_range(10, (0.0, 1.0))).evaluate(
+        cam_dir, items, progress=False)
     path = tmp_path / 'out' / 'curve.png'
     result.save_curve(str(path))
     with Image.open(path) as img:
@@ -150,6 +150,9 @@ def test_curve_plot_and_json_summary(tmp_path):
     summary = json.loads(json.dumps(result.to_dict()))
     assert summary['curve']['thresholds'] == pytest.approx(list(np.arange(10) / 10))
     assert summary['mIoU'] == pytest.approx(result.miou * 100)
+    # Beside the best of the sweep (chosen on the masks), the figure at 0.5.
+    assert summary['fixed_threshold'] == 0.5
+    assert summary['fixed_mIoU'] == pytest.approx(result.miou_curve[5] * 100)
     assert [row['Class'] for row in summary['per_class']] == list(CLASSES)
     table = result.report.to_markdown().splitlines()
     assert table[0] == '| Class | IoU | Precision | Recall |'

@@ -35,16 +35,20 @@ def toy_gt(rng, h=16, w=20):
 
 def test_registered_in_mmseg():
     assert METRICS.get('CAMMetric') is CAMMetric
-    metric = METRICS.build(dict(type='CAMMetric', num_thresholds=4))
+    metric = METRICS.build(dict(type='CAMMetric', num_thresholds=4, threshold_range=(0.0, 1.0),
+                                fixed_threshold=None))
     np.testing.assert_array_equal(metric.thresholds, [0.0, 0.25, 0.5, 0.75])
     assert metric.prefix == 'cam'
 
 
 def test_default_thresholds_are_clean():
-    metric = CAMMetric()
-    assert metric.thresholds.shape == (20,)
-    assert metric.thresholds[3] == 0.15
-    np.testing.assert_array_equal(metric.thresholds, np.arange(20) / 20)
+    metric = CAMMetric()  # the official sweep 0.00, 0.01, ..., 0.59 (0.5 is in it)
+    assert metric.thresholds.shape == (60,)
+    assert metric.thresholds[7] == 0.07 and metric.thresholds[29] == 0.29
+    np.testing.assert_array_equal(metric.thresholds, np.arange(60) / 100)
+    # The fixed threshold joins the sweep when it is not part of it.
+    np.testing.assert_array_equal(CAMMetric(num_thresholds=3, fixed_threshold=0.25).thresholds,
+                                  [0.0, 0.2, 0.25, 0.4])
     np.testing.assert_allclose(
         CAMMetric(num_thresholds=5, threshold_range=(0.2, 0.7)).thresholds,
         [0.2, 0.3, 0.4, 0.5, 0.6])
@@ -72,14 +76,16 @@ def test_perfect_cams_give_100(tmp_path):
     assert res['cam/recall'] == pytest.approx(100.0)
     # Every threshold below 1 is perfect: ties go to the first one.
     assert res['cam/best_threshold'] == 0.0
-    assert set(res) == {'cam/mIoU', 'cam/best_threshold', 'cam/precision', 'cam/recall'}
+    assert set(res) == {'cam/mIoU', 'cam/best_threshold', 'cam/precision', 'cam/recall',
+                        'cam/fixed_mIoU', 'cam/fixed_threshold'}
+    assert res['cam/fixed_threshold'] == 0.5 and res['cam/fixed_mIoU'] == pytest.approx(100.0)
     assert curve_path.is_file() and curve_path.stat().st_size > 0
 
     table = metric.last_table
     assert table['Class'] == list(CLASSES)
     # 'dog' never occurs: nan, excluded from the means.
     np.testing.assert_allclose(table['IoU'], [100.0, 100.0, np.nan, 100.0])
-    np.testing.assert_allclose(metric.last_curve['mIoU'], np.full(20, 100.0))
+    np.testing.assert_allclose(metric.last_curve['mIoU'], np.full(60, 100.0))
     np.testing.assert_array_equal(metric.last_curve['thresholds'], metric.thresholds)
     # BaseMetric clears its buffer after evaluation.
     assert metric.results == []
@@ -205,8 +211,9 @@ def test_results_stay_small():
     metric = CAMMetric()
     metric.process({}, [make_sample(cams, gt)])
     (result, ) = metric.results
-    assert result['index'].size <= 2 * 21 + 1
-    assert tuple(result['shape']) == (21, 81, 81)
+    # At most one cell per (gt, threshold rank): background and class 5.
+    assert result['index'].size <= 2 * (metric.thresholds.size + 1) + 1
+    assert tuple(result['shape']) == (61, 81, 81)
 
 
 def test_through_mmengine_evaluator(tmp_path):

@@ -123,14 +123,14 @@ def official_maps(ref, img, label, ori_hw, start_layer, func):
     _, _, h, w = img.shape
     cam_list = []
     for hflip in [1, 2]:
-        cam_matrix = torch.zeros((1, NUM_CLASSES, H, W))
+        cam_matrix = torch.zeros((1, NUM_CLASSES, H, W), dtype=img.dtype)
         inp = img.flip(3) if hflip % 2 == 1 else img
         cls_pred, attn = ref.forward_cls(inp)
         patch_aff = torch.sum(attn[:, :, 1:, 1:], dim=1)
         output = cls_pred[0, :]
         for class_index in range(NUM_CLASSES):
             if label[0, class_index] > 1e-5:
-                one_hot = torch.zeros(NUM_CLASSES)
+                one_hot = torch.zeros(NUM_CLASSES, dtype=output.dtype)
                 one_hot[class_index] = 1
                 score = torch.sum(one_hot * output)
                 ref.zero_grad()
@@ -196,10 +196,12 @@ def test_training_step_equals_the_official_step():
 
 @pytest.mark.parametrize('func', ['grad', 'grad_s', 'cam_grad', 'cam_grad_s'])
 def test_class_maps_equal_the_official_inference(func):
-    model = _model(getam_mode=func).eval()
-    ref = OfficialACR(model).eval()
+    # In float64: a random tiny ViT refines maps into a small range over a large offset,
+    # where min-max normalisation magnifies float32 rounding to ~1e-4.
+    model = _model(getam_mode=func).double().eval()
+    ref = OfficialACR(model).double().eval()
     torch.manual_seed(2)
-    img = torch.randn(1, 3, 32, 32)  # the image resized to the crop size
+    img = torch.randn(1, 3, 32, 32, dtype=torch.float64)  # resized to the crop size
     labels = [0, 1, 0, 1, 0]
     ori = (45, 61)
 
@@ -212,6 +214,6 @@ def test_class_maps_equal_the_official_inference(func):
                            start_layer=2, func=func)
 
     assert ours.shape == theirs.shape == (NUM_CLASSES, ) + ori
-    for c in (1, 3):
-        assert theirs[c].max() > 0.99  # a real map, not an all-zero one
-    np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-5)
+    for c in (1, 3):  # real maps, not constant ones (with the official 1e-6 the maximum
+        assert np.ptp(theirs[c]) > 0.05  # stays below 1 where the raw range is tiny)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
