@@ -95,7 +95,9 @@ class CAMFileEvaluator:
     Args:
         class_names (Sequence[str]): The C + 1 class names, background first.
         thresholds (Sequence[float]): Background thresholds; sorted here. Defaults to
-            0.00, 0.05, ..., 0.95.
+            the official 0.00, 0.01, ..., 0.59.
+        fixed_threshold (float, optional): Threshold fixed in advance, added to the
+            sweep and reported as ``fixed_mIoU``. Defaults to 0.5; None leaves it out.
         ignore_index (int): Ground-truth label that is not evaluated. Defaults to 255.
         on_missing (str): ``'raise'`` or ``'skip'`` an image without a class-map file.
     """
