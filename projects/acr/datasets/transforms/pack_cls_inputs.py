@@ -25,7 +25,7 @@ class PackClsInputs(BaseTransform):
                  meta_keys: Sequence[str] = ('img_path', 'seg_map_path', 'img_id',
                                              'ori_shape', 'img_shape', 'scale_factor',
                                              'flip', 'flip_direction', 'img_labels',
-                                             'view_flip')) -> None:
+                                             'view_flip', 'view_affine')) -> None:
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: Dict) -> Dict:

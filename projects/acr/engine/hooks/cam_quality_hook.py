@@ -17,9 +17,15 @@ from ...evaluation.background_thresholds import (DEFAULT_FIXED_THRESHOLD, best_t
                                                 sweep_thresholds, threshold_index)
 from ...evaluation.threshold_sweep import (confusion_from_histogram,
                                            iou_from_confusion, nanmean_last, threshold_histogram)
+from ...models.losses import ACRLoss
+from ...models.utils import view_token_index
 from ...pseudo_labels import PseudoLabelGenerator
 from ...visualization.cam_overlay import argmax_overlay
 from ...visualization.table_logging import log_table
+
+
+DIAGNOSTIC_NAMES = ('cam_mIoU_refined', 'cam_mIoU_unrefined', 'flip_l1', 'attn_intensity_l1',
+                    'attn_affinity_l1')
 
 
 @HOOKS.register_module()
@@ -57,6 +63,15 @@ class CAMQualityHook(Hook):
             about a second per VOC image).
         num_overlays (int): Overlays logged per evaluation. Defaults to 4.
         seed (int): Seed of the subset. Defaults to 0.
+        diagnostics (bool): Also log, on the same images, what explains a result:
+            ``cam_quality/cam_mIoU_refined`` and ``cam_quality/cam_mIoU_unrefined`` (the
+            maps with and without affinity refinement, whichever the model uses);
+            ``cam_quality/flip_l1``, the mean absolute difference between an image's
+            class maps and the mirrored maps of its mirror image (no flip averaging, so
+            0 means the maps are flip-equivariant); ``cam_quality/attn_intensity_l1`` and
+            ``cam_quality/attn_affinity_l1``, the two ACR terms (unweighted) between an
+            image and its mirror, measured whether or not the model trains with ACR.
+            Costs three more map passes and one forward pass. Defaults to False.
     """
 
     priority = 'LOW'
@@ -70,7 +85,8 @@ class CAMQualityHook(Hook):
                  fixed_threshold: Optional[float] = DEFAULT_FIXED_THRESHOLD,
                  pseudo_label_cfg: Optional[Dict] = None,
                  num_overlays: int = 4,
-                 seed: int = 0) -> None:
+                 seed: int = 0,
+                 diagnostics: bool = False) -> None:
         if num_images < 1 or interval < 1 or batch_size < 1:
             raise ValueError('CAMQualityHook: num_images, interval and batch_size must be >= 1, '
                              f'got {num_images}, {interval}, {batch_size}')
@@ -84,6 +100,9 @@ class CAMQualityHook(Hook):
         self.generator = PseudoLabelGenerator(**self.pseudo_label_cfg)
         self.num_overlays = num_overlays
         self.seed = seed
+        self.diagnostics = diagnostics
+        # Unweighted terms: the same measure for models trained with and without ACR.
+        self._consistency = ACRLoss(loss_weight=1.0)
         self._dataset = None
         self._label_evaluator = None
         self._indices: List[int] = []
@@ -138,9 +157,15 @@ class CAMQualityHook(Hook):
         hist = np.zeros((self.thresholds.size + 1, k, k), np.int64)
         pseudo = np.zeros((k, k), np.int64)
         ignored = np.zeros(2, np.int64)  # ignored valid pixels, valid pixels
+        # Diagnostics: the maps with the other refinement setting, and sums of the flip
+        # L1 of the maps, of the two attention terms, with their image counts.
+        hist_alt = np.zeros_like(hist)
+        diag = np.zeros(4, np.float64)
         overlays = []
         for i in range(0, len(mine), self.batch_size):
             batch = pseudo_collate([self._dataset[j] for j in mine[i:i + self.batch_size]])
+            if self.diagnostics:
+                diag += self._diagnose(model, batch, hist_alt)
             with torch.no_grad():  # GETAM turns gradients back on where it needs them
                 outputs = model.test_step(batch)
             for raw, out in zip(batch['inputs'], outputs):
@@ -160,9 +185,56 @@ class CAMQualityHook(Hook):
         all_reduce(stats)  # a no-op without distributed training
         stats = stats.numpy()
         n_hist = hist.size
-        return dict(hist=stats[:n_hist].reshape(hist.shape),
-                    pseudo=stats[n_hist:n_hist + pseudo.size].reshape(pseudo.shape),
-                    ignored=stats[-2:]), overlays
+        result = dict(hist=stats[:n_hist].reshape(hist.shape),
+                      pseudo=stats[n_hist:n_hist + pseudo.size].reshape(pseudo.shape),
+                      ignored=stats[-2:])
+        if self.diagnostics:
+            extra = torch.from_numpy(np.concatenate([hist_alt.ravel().astype(np.float64),
+                                                     diag]))
+            all_reduce(extra)
+            extra = extra.numpy()
+            result['hist_alt'] = extra[:hist_alt.size].astype(np.int64).reshape(hist.shape)
+            result['diag'] = extra[hist_alt.size:]
+        return result, overlays
+
+    @staticmethod
+    def _copy_batch(batch: Dict, flip: bool = False) -> Dict:
+        """A fresh batch (prediction writes into the samples), optionally mirrored."""
+        inputs = [x.flip(-1) if flip else x.clone() for x in batch['inputs']]
+        return dict(inputs=inputs, data_samples=copy.deepcopy(batch['data_samples']))
+
+    def _diagnose(self, model, batch: Dict, hist_alt: np.ndarray) -> np.ndarray:
+        """Diagnostics of one batch; adds to ``hist_alt``, returns sums (4,)."""
+        cfg = model.test_cfg
+        saved = dict(cfg)
+        try:
+            with torch.no_grad():
+                cfg['refine'] = not saved['refine']
+                for out in model.test_step(self._copy_batch(batch)):
+                    gt = out.gt_sem_seg.data[0].cpu().numpy().astype(np.int64)
+                    hist_alt += threshold_histogram(out.pred_cams.float().cpu().numpy(), gt,
+                                                    self.thresholds)
+                cfg['refine'] = saved['refine']
+                cfg['flip'] = False  # the flip average would hide what is measured
+                plain = model.test_step(self._copy_batch(batch))
+                mirrored = model.test_step(self._copy_batch(batch, flip=True))
+        finally:
+            cfg.clear()
+            cfg.update(saved)
+        flip_l1 = 0.0
+        for a, b in zip(plain, mirrored):
+            present = torch.from_numpy(np.flatnonzero(np.asarray(a.img_labels) > 0))
+            diff = a.pred_cams[present].float() - b.pred_cams[present].float().flip(-1)
+            flip_l1 += float(diff.abs().mean()) if present.numel() else 0.0
+        with torch.no_grad():
+            x = model.data_preprocessor(self._copy_batch(batch), False)['inputs']
+            out = model.backbone(torch.cat([x, x.flip(-1)]))
+            attn = out.mean_attns()
+            n = x.shape[0]
+            index = view_token_index([True] * n, out.grid, device=attn.device)
+            terms = self._consistency(attn[:n], attn[n:], index, out.num_prefix_tokens)
+        return np.array([flip_l1, len(plain), float(terms['loss_intensity']) * n,
+                         float(terms['loss_affinity']) * n])
 
     def _overlay(self, image: np.ndarray, cams: np.ndarray, img_labels: Any,
                  label: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -196,6 +268,22 @@ class CAMQualityHook(Hook):
             'cam_quality/pseudo_mIoU': float(nanmean_last(pseudo_iou) * 100),
             'cam_quality/pseudo_ignored': float(100 * ignored / max(valid, 1)),
         }
+        if 'diag' in stats:
+            alt_miou = nanmean_last(iou_from_confusion(confusion_from_histogram(
+                stats['hist_alt'])))
+            alt = float(alt_miou[best_threshold_index(alt_miou)] * 100)
+            refined = runner.model.module.test_cfg['refine'] if is_model_wrapper(
+                runner.model) else runner.model.test_cfg['refine']
+            own = scalars['cam_quality/cam_mIoU']
+            flip_l1, count, int_l1, aff_l1 = stats['diag']
+            count = max(count, 1)
+            scalars.update({
+                'cam_quality/cam_mIoU_refined': own if refined else alt,
+                'cam_quality/cam_mIoU_unrefined': alt if refined else own,
+                'cam_quality/flip_l1': float(flip_l1 / count),
+                'cam_quality/attn_intensity_l1': float(int_l1 / count),
+                'cam_quality/attn_affinity_l1': float(aff_l1 / count),
+            })
         epoch = runner.epoch + 1  # the loop counts the finished epoch after its hooks
         runner.visualizer.add_scalars(scalars, step=epoch)
         names = list(self._dataset.metainfo['classes'])
@@ -213,5 +301,7 @@ class CAMQualityHook(Hook):
             f'({seconds:.1f} s): CAM mIoU {scalars["cam_quality/cam_mIoU"]:.2f} at threshold '
             f'{scalars["cam_quality/best_threshold"]:.2f}, pseudo-label mIoU '
             f'{scalars["cam_quality/pseudo_mIoU"]:.2f} '
-            f'({scalars["cam_quality/pseudo_ignored"]:.1f}% ignored)\n'
+            f'({scalars["cam_quality/pseudo_ignored"]:.1f}% ignored)'
+            + ''.join(f', {k.split("/")[1]} {v:.4g}' for k, v in scalars.items()
+                      if k.split('/')[1] in DIAGNOSTIC_NAMES) + '\n'
             f'  {"class":<16} {"CAM":>6} {"pseudo":>6}\n{table}', logger='current')
