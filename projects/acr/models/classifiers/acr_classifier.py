@@ -90,7 +90,9 @@ class ACRClassifier(BaseModel):
         Args:
             inputs (Tensor): (B, V, 3, H, W) views, or (B, 3, H, W) for one view.
             data_samples (list[SegDataSample]): With ``img_labels`` (C,) and, for two
-                views, ``view_flip``.
+                views, ``view_flip`` (mirror pairs) or ``view_affine`` (2, 3), the map
+                from view one's normalised coordinates to view two's (any crop / scale /
+                flip pair; used when every sample has it).
 
         Returns:
             dict[str, Tensor]: ``loss_cls`` (the views' multilabel losses summed) and,
@@ -110,6 +112,15 @@ class ACRClassifier(BaseModel):
                                  "add dict(type='PairedViews') to the train pipeline")
             attn = out.mean_attns()
             attn = attn.view((b, v) + attn.shape[1:])
+            if all('view_affine' in s for s in data_samples):
+                # A crop / scale / flip pair: the loss resamples view two through the map.
+                affine = torch.as_tensor(
+                    np.stack([np.asarray(s.view_affine, np.float32) for s in data_samples]),
+                    device=attn.device)
+                losses.update(
+                    self.acr_loss(attn[:, 0], attn[:, 1], None, out.num_prefix_tokens,
+                                  view_affine=affine, grids=(out.grid, out.grid)))
+                return losses
             index = view_token_index([s.view_flip for s in data_samples], out.grid,
                                      device=attn.device)
             losses.update(
