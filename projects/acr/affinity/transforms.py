@@ -44,8 +44,9 @@ class LoadAffinityLabels(BaseTransform):
     dataset then draws another image).
 
     Required keys: ``seg_map_path``, ``seg_map_path_high`` (may be None), ``ori_shape``,
-    ``img_path``. Added keys: ``gt_seg_map`` and ``gt_seg_map_high`` (H, W) uint8, both in
-    ``seg_fields`` so that geometric transforms move them with the image.
+    ``img_path``. Added keys: ``gt_seg_map`` (H, W) uint8 and, when a high-alpha map is
+    given, ``gt_seg_map_high`` (H, W) uint8, both in ``seg_fields`` so that geometric
+    transforms move them with the image. Combined labels give ``gt_seg_map`` only.
 
     Args:
         on_empty (str): ``'raise'`` or ``'skip'``. Defaults to ``'raise'``.
@@ -69,10 +70,9 @@ class LoadAffinityLabels(BaseTransform):
                 raise ValueError(f'label map {p} is {m.shape[0]}x{m.shape[1]} (HxW) but image '
                                  f'{img_path} is {shape[0]}x{shape[1]}')
         low, high = maps
-        if high is None:
-            high = low.copy()
-        combined = combine_crf_labels(torch.from_numpy(low), torch.from_numpy(high),
-                                      self.ignore_index)
+        # Combined labels (no high-alpha map) are their own confident label.
+        combined = (torch.from_numpy(low) if high is None else combine_crf_labels(
+            torch.from_numpy(low), torch.from_numpy(high), self.ignore_index))
         if not bool((combined != self.ignore_index).any()):
             message = (f'image {img_path}: its CRF labels ({", ".join(p for p in paths if p)}) '
                        'mark no pixel as confident foreground or background, so it has no '
@@ -84,9 +84,11 @@ class LoadAffinityLabels(BaseTransform):
                       logger='current', level=30)
             return None
         results['gt_seg_map'] = low
-        results['gt_seg_map_high'] = high
-        results['seg_fields'] = [*results.get('seg_fields', []), 'gt_seg_map',
-                                 'gt_seg_map_high']
+        fields = ['gt_seg_map']
+        if high is not None:
+            results['gt_seg_map_high'] = high
+            fields.append('gt_seg_map_high')
+        results['seg_fields'] = [*results.get('seg_fields', []), *fields]
         return results
 
     def __repr__(self) -> str:
@@ -95,8 +97,9 @@ class LoadAffinityLabels(BaseTransform):
 
 @TRANSFORMS.register_module()
 class PackAffinityInputs(PackSegInputs):
-    """``PackSegInputs`` with both label maps in ``gt_sem_seg``: (2, H, W) int64,
-    low-alpha first, so that the data preprocessor pads them together."""
+    """``PackSegInputs`` with both CRF label maps in ``gt_sem_seg``: (2, H, W) int64,
+    low-alpha first, so that the data preprocessor pads them together; combined labels
+    stay (1, H, W)."""
 
     def transform(self, results: dict) -> dict:
         packed = super().transform(results)
