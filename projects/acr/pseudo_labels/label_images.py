@@ -121,7 +121,7 @@ def images_from_config(cfg: Config,
         LabelImages: The images in list order.
     """
     if split:
-        dataset = split_dataset_cfg(cfg, split=split)
+        dataset = split_dataset_cfg(cfg, split=split, data_root=data_root)
     else:
         dataset, _ = train_dataset_cfg(cfg)
     if img_dir is None and img_suffix is None:
