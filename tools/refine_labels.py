@@ -7,7 +7,7 @@ exists are skipped, so an interrupted run continues when started again; every fi
 written atomically. With torchrun each process takes its own share of the images.
 
 Examples:
-    python tools/refine_labels.py configs/affinity/affinitynet_r101-d8_8xb1-8e_voc-448x448.py \\
+    python tools/refine_labels.py configs/affinity/affinitynet_r101-d8_1xb8-8e_voc-448x448.py \\
         work_dirs/affinity/epoch_8.pth --cam-dir work_dirs/vit-r50_voc/cams \\
         --split train_aug --out-dir work_dirs/vit-r50_voc/rw_labels
     torchrun --nproc_per_node 4 tools/refine_labels.py CONFIG CKPT --cam-dir DIR \\

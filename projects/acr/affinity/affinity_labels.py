@@ -18,8 +18,10 @@ A pair of grid positions closer than the radius is labelled
 
 and is ignored when an end is unknown. The combined pseudo labels that
 ``tools/make_pseudo_labels.py`` writes (agreed label, 255 where the two CRF maps disagree)
-may be given as both maps: they yield the same pairs except the few pixels that the two
-maps call different foreground classes (ignored there, kept by PSA).
+may be given instead: they yield the same pairs except at the few pixels where the
+low-alpha map says foreground and the high-alpha map disagrees (PSA keeps the
+low-alpha class there, or background where the high-alpha map says background; the
+combined labels leave them unknown).
 """
 from typing import Dict, Optional, Tuple
 
@@ -79,12 +81,16 @@ def downsample_labels(label: torch.Tensor, size: Tuple[int, int], stride: int,
                   value=ignore_index)
     known = label != ignore_index
     num_classes = int(label[known].max()) + 1 if bool(known.any()) else 1
-    # One-hot without the unknown pixels, summed per cell: the votes.
-    onehot = F.one_hot(torch.where(known, label, 0), num_classes).permute(0, 3, 1, 2)
-    onehot = onehot * known.unsqueeze(1)
-    votes = F.avg_pool2d(onehot.float(), stride, stride) * (stride * stride)
-    count, winner = votes.max(dim=1)
-    return torch.where(count > 0, winner, torch.full_like(winner, ignore_index))
+    # Votes: a one-hot map (B, C, H, W) without the unknown pixels, summed per cell.
+    onehot = torch.zeros(label.shape[0], num_classes, full_h, full_w, device=label.device)
+    onehot.scatter_(1, torch.where(known, label, 0).unsqueeze(1), known.unsqueeze(1).float())
+    votes = F.avg_pool2d(onehot, stride, stride) * (stride * stride)
+    voters = votes.sum(dim=1)
+    # Counts are whole numbers: a bias below 1/2 that falls with the class id breaks ties
+    # towards the smaller id on every device (argmax alone does not promise which).
+    bias = torch.arange(num_classes, device=label.device, dtype=votes.dtype) * (0.5 / num_classes)
+    winner = (votes - bias.view(1, -1, 1, 1)).argmax(dim=1)
+    return torch.where(voters > 0.5, winner, torch.full_like(winner, ignore_index))
 
 
 def pair_affinity_labels(label: torch.Tensor, index_from: torch.Tensor,
