@@ -91,6 +91,7 @@ class AblationRunner:
         self.seeds = list(seeds if seeds is not None else spec.seeds)
         self.cfg_options = list(cfg_options)
         self.python = python
+        self._failed = set()  # (variant, seed) of runs that failed in this process
 
     # -- layout -----------------------------------------------------------------------
     def run_dir(self, variant: str, seed: int) -> str:
@@ -209,6 +210,7 @@ class AblationRunner:
             ckpt = self._last_checkpoint(work_dir)
             if code != 0 or ckpt is None:
                 record.status = 'failed'
+                self._failed.add((variant, seed))
                 return record
             self._mark_trained(work_dir)
         for name in self.spec.evaluations:
@@ -216,6 +218,7 @@ class AblationRunner:
                 continue
             if self._call(self.eval_command(variant, seed, name, ckpt), work_dir) != 0:
                 record.status = 'failed'
+                self._failed.add((variant, seed))
                 return record
         record.seconds = time.time() - start
         record.values = self.read_values(variant, seed)
@@ -239,9 +242,11 @@ class AblationRunner:
         for variant in self.variants:
             for seed in self.seeds:
                 done = read_record(self.run_dir(variant, seed))
+                status = 'failed' if (variant, seed) in self._failed else 'pending'
                 out.append(done or RunRecord(variant=variant, seed=seed,
                                              options=self.run_options(variant, seed),
-                                             config=self.spec.config_of(variant)))
+                                             config=self.spec.config_of(variant),
+                                             status=status))
         return out
 
     def run(self) -> List[RunRecord]:

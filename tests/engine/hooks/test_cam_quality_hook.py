@@ -90,3 +90,60 @@ def test_pseudo_label_settings_override_the_defaults():
     hook = CAMQualityHook(pseudo_label_cfg=dict(mode='threshold', bg_thr=(0.5, 0.75)))
     assert hook.pseudo_label_cfg == dict(mode='threshold', crf=False, bg_thr=(0.5, 0.75))
     assert hook.generator.mode == 'threshold'
+
+
+def test_diagnostics_match_plain_computations(toy_root, tmp_path):
+    import torch
+
+    from projects.acr.models.losses import ACRLoss
+    from projects.acr.models.utils import view_token_index
+
+    runner = _runner(toy_root, str(tmp_path),
+                     dict(type='CAMQualityHook', num_images=3, batch_size=3, num_overlays=0,
+                          diagnostics=True))
+    runner.train()
+    hook = [h for h in runner.hooks if type(h).__name__ == 'CAMQualityHook'][0]
+    scalars = runner.visualizer.get_backend('LocalVisBackend')
+    logged = [json.loads(x) for x in open(scalars._scalar_save_file)]
+    logged = [x for x in logged if 'cam_quality/flip_l1' in x][0]
+    model = runner.model.eval()
+    assert model.test_cfg['refine'] is False and model.test_cfg['flip'] is True  # restored
+    assert logged['cam_quality/cam_mIoU_unrefined'] == logged['cam_quality/cam_mIoU']
+
+    data = [hook._dataset[j] for j in hook._indices]
+    refined = model.test_cfg['refine']
+    model.test_cfg.update(flip=False)
+    try:
+        flip_l1 = []
+        for d in data:
+            sample = d['data_samples']
+            plain = model.test_step(dict(inputs=[d['inputs']],
+                                         data_samples=[sample.clone()]))[0].pred_cams
+            mirror = model.test_step(dict(inputs=[d['inputs'].flip(-1)],
+                                          data_samples=[sample.clone()]))[0].pred_cams
+            present = np.flatnonzero(np.asarray(sample.img_labels) > 0)
+            flip_l1.append(float((plain[present] - mirror[present].flip(-1)).abs().mean()))
+        model.test_cfg.update(flip=True, refine=not refined)
+        conf = 0
+        for d in data:
+            out = model.test_step(dict(inputs=[d['inputs']],
+                                       data_samples=[d['data_samples'].clone()]))[0]
+            conf = conf + sweep_confusion(out.pred_cams.numpy(),
+                                          out.gt_sem_seg.data[0].numpy(), hook.thresholds)
+    finally:
+        model.test_cfg.update(flip=True, refine=refined)
+    assert logged['cam_quality/flip_l1'] == pytest.approx(np.mean(flip_l1), rel=1e-4)
+    assert logged['cam_quality/cam_mIoU_refined'] == pytest.approx(
+        float(np.nanmax(miou_from_confusion(conf)) * 100), abs=1e-6)
+    with torch.no_grad():
+        x = model.data_preprocessor(dict(inputs=[d['inputs'] for d in data],
+                                         data_samples=[d['data_samples'] for d in data]),
+                                    False)['inputs']
+        out = model.backbone(torch.cat([x, x.flip(-1)]))
+        attn = out.mean_attns()
+        terms = ACRLoss(loss_weight=1.0)(attn[:3], attn[3:], view_token_index([True] * 3,
+                                                                               out.grid), 1)
+    assert logged['cam_quality/attn_intensity_l1'] == pytest.approx(
+        float(terms['loss_intensity']), rel=1e-4)
+    assert logged['cam_quality/attn_affinity_l1'] == pytest.approx(
+        float(terms['loss_affinity']), rel=1e-4)
