@@ -3,6 +3,8 @@ import os
 import os.path as osp
 import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -173,3 +175,19 @@ def test_argument_errors(toy, tmp_path):
         tool.main(['--cam-dir', toy['cam_dir'], '--out-dir', str(tmp_path)])
     with pytest.raises(FileNotFoundError, match='not-there'):
         run(toy, tmp_path, '--ann-file', 'not-there.txt')
+
+
+def test_torchrun_two_processes_share_the_list(toy, tmp_path):
+    run(toy, tmp_path / 'one', '--no-crf')
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
+         TOOL, '--cam-dir', toy['cam_dir'], '--data-root', toy['root'], '--out-dir',
+         str(tmp_path / 'two'), '--no-crf', '--launcher', 'pytorch'],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    # Each process made its own half; the first reports the sum over both.
+    assert 'share 1/2' in proc.stdout and 'share 2/2' in proc.stdout
+    assert "all 2 processes: {'written': 4, 'skipped': 0, 'failed': 0, 'total': 4}" \
+        in proc.stdout
+    assert file_bytes(tmp_path / 'two', toy['ids']) == file_bytes(tmp_path / 'one', toy['ids'])
