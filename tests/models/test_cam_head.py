@@ -25,13 +25,13 @@ def _reference_getam(vit, head, x, classes, mode):
             grads = torch.autograd.grad(score, attns)
             for a, g in zip(attns, grads):
                 w = g[0, :, 0, 1:].clamp(min=0)
-                if mode == 'grad_attn':
+                if mode == 'cam_grad':
                     w = w * a[0, :, 0, 1:]
                 maps[k, b] += w.mean(0).detach()
     return maps
 
 
-@pytest.mark.parametrize('mode', ['grad_attn', 'grad'])
+@pytest.mark.parametrize('mode', ['cam_grad', 'grad'])
 @pytest.mark.parametrize('batched', [True, False])
 def test_getam_one_pass_equals_one_pass_per_class(mode, batched):
     vit, head = _setup()

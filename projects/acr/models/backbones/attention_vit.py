@@ -38,8 +38,16 @@ class ViTOutput(NamedTuple):
     num_prefix_tokens: int
 
     def mean_attns(self) -> torch.Tensor:
-        """Head-averaged attention of all blocks stacked, shape (B, L, T, T)."""
-        return torch.stack([a.mean(dim=1) for a in self.attns], dim=1)
+        """Head-averaged attention of all blocks stacked, shape (B, L, T, T).
+
+        The result is at least fp32: under bf16 autocast the attention arrives in bf16,
+        and the consistency loss takes differences of these averages between views,
+        which it should not round to bf16's three significant digits. The mean itself
+        accumulates in fp32 (as every bf16 reduction does) and is cast afterwards, which
+        copies a twelfth of what casting the head-wise attention would.
+        """
+        dtype = torch.promote_types(self.attns[0].dtype, torch.float32)
+        return torch.stack([a.mean(dim=1).to(dtype) for a in self.attns], dim=1)
 
 
 class AttentionRecorder(nn.Module):
@@ -202,23 +210,35 @@ class AttentionViT(BaseModule):
         print_log(f'loaded backbone weights from {path}: {len(state)} tensors, '
                   f'missing {len(missing)} {missing[:5]}', logger='current')
 
-    def forward(self, x: torch.Tensor) -> ViTOutput:
+    def forward(self, x: torch.Tensor, grad_from_block: int = 0) -> ViTOutput:
         """Runs the ViT.
 
         Args:
             x (Tensor): Images, shape (B, 3, H, W); H and W should be multiples of the
                 patch size (the data preprocessor pads them).
+            grad_from_block (int): The patch embedding and the blocks before this index
+                run without recording an autograd graph: their attention is returned
+                without history, and gradients of the outputs reach back to this
+                block's input only. GETAM differentiates the attention of the blocks
+                from its start layer on, so it needs no graph of the earlier ones
+                (which saves their activations and their share of the graph). 0, the
+                default, records the whole graph (training).
 
         Returns:
             ViTOutput: tokens of the last block and the attention of every block.
         """
         vit = self.vit
-        tokens = vit.patch_embed(x)
-        grid = tuple(tokens.shape[1:3]) if tokens.ndim == 4 else vit.patch_embed.grid_size
-        tokens = vit._pos_embed(tokens)
-        tokens = vit.patch_drop(tokens)
-        tokens = vit.norm_pre(tokens)
-        tokens = vit.blocks(tokens)
+        if not 0 <= grad_from_block <= len(vit.blocks):
+            raise ValueError(f'grad_from_block must be in [0, {len(vit.blocks)}], '
+                             f'got {grad_from_block}')
+        with torch.set_grad_enabled(torch.is_grad_enabled() and grad_from_block == 0):
+            tokens = vit.patch_embed(x)
+            grid = tuple(tokens.shape[1:3]) if tokens.ndim == 4 else vit.patch_embed.grid_size
+            tokens = vit._pos_embed(tokens)
+            tokens = vit.patch_drop(tokens)
+            tokens = vit.norm_pre(tokens)
+            tokens = vit.blocks[:grad_from_block](tokens)
+        tokens = vit.blocks[grad_from_block:](tokens)
         if self.final_norm:
             tokens = vit.norm(tokens)
         attns = [rec.pop() for rec in self.recorders]

@@ -1,5 +1,5 @@
 """The stage-1 model: a ViT classifier trained with ACR, producing GETAM class maps."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -133,18 +133,33 @@ class ACRClassifier(BaseModel):
             labels = (logits.sigmoid() > self.test_cfg['score_thr']).to(labels.dtype)
         return labels
 
-    def _grid_cams(self, inputs: torch.Tensor, present: torch.Tensor,
-                   scale: float) -> torch.Tensor:
+    def _grid_cams(
+        self,
+        inputs: torch.Tensor,
+        labels: torch.Tensor,
+        scale: float,
+        present: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """GETAM maps at one scale on the token grid, the flipped image's mirrored back.
+
+        One forward pass serves the whole scale: the image and its mirror run as one
+        batch, and the blocks before ``head.start_layer`` run without an autograd graph
+        (GETAM differentiates only the later blocks' attention; the refinement reads
+        every block's attention, which needs no history). When ``present`` is None the
+        classes to map are predicted from the logits of the un-flipped half of this
+        same pass, so no pass runs for the logits alone.
 
         Args:
             inputs (Tensor): (B, 3, H, W).
-            present (Tensor): Multi-hot (B, C) of the classes to map.
+            labels (Tensor): Multi-hot (B, C) annotated classes.
             scale (float): Resize factor.
+            present (Tensor, optional): Multi-hot (B, C) of the classes to map; None
+                predicts them (``use_gt_labels=False``).
 
         Returns:
-            Tensor: (B, C, h, w) on the patch grid of the scaled input, zero for classes
-            not present.
+            tuple[Tensor, Tensor, Tensor]: The maps (B, C, h, w) on the patch grid of
+            the scaled input, zero for classes not present; the logits (B, C) of the
+            un-flipped images at this scale; the classes mapped, multi-hot (B, C).
         """
         b, _, h, w = inputs.shape
         x = inputs
@@ -154,12 +169,17 @@ class ACRClassifier(BaseModel):
             x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
         if self.test_cfg['flip']:
             x = torch.cat([x, x.flip(-1)])
+        # A negative start layer counts from the end: then the whole graph is kept.
+        grad_from = min(max(self.head.start_layer, 0), self.backbone.num_blocks)
+        out: ViTOutput = self.backbone(x, grad_from_block=grad_from)
+        logits = self.head(out.cls_token)
+        scores = logits[:b].detach()
+        if present is None:
+            present = self._class_ids(scores, labels)
         class_ids = present.any(0).nonzero()[:, 0]
-        out: ViTOutput = self.backbone(x)
         cams = inputs.new_zeros((b, present.shape[1]) + tuple(out.grid))
         if class_ids.numel() == 0:
-            return cams
-        logits = self.head(out.cls_token)
+            return cams, scores, present
         cam = self.head.getam(logits, out, class_ids,
                               batched=self.test_cfg['batched_backward'])
         if self.test_cfg['refine']:
@@ -168,7 +188,7 @@ class ACRClassifier(BaseModel):
         if self.test_cfg['flip']:
             cam = cam[:, :b] + cam[:, b:].flip(-1)
         cams[:, class_ids] = cam.transpose(0, 1) * present[:, class_ids, None, None]
-        return cams
+        return cams, scores, present
 
     def _upsample(self, grid_cams: torch.Tensor, sample: SegDataSample,
                   input_size) -> torch.Tensor:
@@ -207,18 +227,40 @@ class ACRClassifier(BaseModel):
         if inputs.ndim == 5:  # views given at test time: use the first
             inputs = inputs[:, 0]
         labels = self._labels(data_samples, inputs.device)
+        scales = list(self.test_cfg['scales'])
+        present = labels if self.test_cfg['use_gt_labels'] else None
+        scores = None
+        if 1.0 not in scales:
+            # No mapping pass sees the image at its size: one pass without a graph gives
+            # its scores and, when they are predicted, the classes every scale maps.
+            with torch.no_grad():
+                scores = self.head(self.backbone(inputs).cls_token)
+            if present is None:
+                present = self._class_ids(scores, labels)
+        # Scale 1 first: the un-flipped half of its pass gives the scores (and classes).
+        order = sorted(range(len(scales)), key=lambda i: scales[i] != 1.0)
+        grids: List[Optional[torch.Tensor]] = [None] * len(scales)
         # GETAM differentiates the class scores; evaluation loops run under no_grad.
         with torch.enable_grad():
-            logits = self.head(self.backbone(inputs).cls_token).detach()
-            present = self._class_ids(logits, labels)
-            grids = [self._grid_cams(inputs, present, s) for s in self.test_cfg['scales']]
+            for i in order:
+                grids[i], logits, present = self._grid_cams(inputs, labels, scales[i],
+                                                            present)
+                if scores is None:
+                    scores = logits
         input_size = inputs.shape[-2:]
         for i, sample in enumerate(data_samples):
-            # Each scale is upsampled to the image before the scales are summed.
-            cam = sum(self._upsample(g[i:i + 1], sample, input_size) for g in grids)
-            cam = normalize_cams(cam[0], eps=self.test_cfg['norm_eps'])
-            sample.set_field(cam, 'pred_cams', field_type='data')
-            sample.set_field(logits[i].sigmoid(), 'pred_scores', field_type='data')
+            # Maps of absent classes are zero and stay zero through upsampling and
+            # normalisation: only the present ones are resized.
+            ids = present[i].nonzero()[:, 0]
+            # Each scale is upsampled to the image before the scales are summed (an
+            # image without classes has its size from one zero map).
+            sel = ids if ids.numel() else ids.new_zeros(1)
+            cam = sum(self._upsample(g[i:i + 1, sel], sample, input_size) for g in grids)
+            cams = cam.new_zeros((present.shape[1], ) + tuple(cam.shape[-2:]))
+            if ids.numel():
+                cams[ids] = normalize_cams(cam[0], eps=self.test_cfg['norm_eps'])
+            sample.set_field(cams, 'pred_cams', field_type='data')
+            sample.set_field(scores[i].sigmoid(), 'pred_scores', field_type='data')
         return data_samples
 
 

@@ -75,6 +75,8 @@ class CAMHead(BaseModule):
         """
         if logits.ndim == 2:
             logits = logits[:, None]
+        # bf16 autocast hands over bf16 logits; the log-sigmoid terms are summed in fp32.
+        logits = logits.float()
         b, v, c = logits.shape
         target = labels.to(logits.dtype)[:, None].expand(b, v, c)
         per_view = F.multilabel_soft_margin_loss(
@@ -168,7 +170,9 @@ class CAMHead(BaseModule):
         p = out.num_prefix_tokens
         layers = self.refine_layers if self.refine_layers is not None else range(
             len(out.attns))
-        return sum(out.attns[i].detach().mean(dim=1)[:, p:, p:] for i in layers)
+        # A constant of the refinement: summed without recording a graph.
+        with torch.no_grad():
+            return sum(out.attns[i].mean(dim=1)[:, p:, p:] for i in layers)
 
     @staticmethod
     def refine(cams: torch.Tensor, affinity: torch.Tensor) -> torch.Tensor:
