@@ -21,7 +21,7 @@ ground truth, columns the prediction) over ``C + 1`` classes, background
 first.
 """
 import warnings
-from typing import Any, Sequence, Union
+from typing import Any, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -106,34 +106,158 @@ def threshold_histogram(cams: ArrayLike,
 
     gt = gt.reshape(-1).astype(np.int64, copy=False)
     valid = gt != ignore_index
-    gt = gt[valid]
-    if gt.size and (gt.min() < 0 or gt.max() > num_fg):
-        bad = np.unique(gt[(gt < 0) | (gt > num_fg)])
+    # Negative labels wrap to huge ones as uint64: one comparison finds both kinds.
+    outside = gt.view(np.uint64) > num_fg
+    outside &= valid
+    if outside.any():
+        bad = np.unique(gt[outside])
         raise ValueError(f'gt labels {bad.tolist()} are outside [0, {num_fg}] and are not the '
                          f'ignore index {ignore_index}')
 
+    num_bins = (num_t + 1) * num_classes * num_classes
     if num_fg == 0:
         # Without foreground classes every pixel is background at any threshold:
         # rank 0 puts it in the background column of every confusion matrix.
-        score_rank = np.zeros_like(gt)
-        fg_label = np.zeros_like(gt)
+        index = gt * num_classes
     else:
         flat = cams.reshape(num_fg, -1)
         if not np.issubdtype(flat.dtype, np.floating):
             flat = flat.astype(np.float64)
-        # Reducing over classes before masking avoids copying all C maps.
-        best = flat.argmax(axis=0)
-        score = np.take_along_axis(flat, best[None], axis=0)[0][valid]
-        fg_label = best[valid] + 1
         # Comparing in the score dtype keeps "equal to the threshold" exact for
         # values that the user wrote as the same literal.
-        t_cast = t.astype(score.dtype)
-        # side='left' counts thresholds strictly below the score: ties are background.
-        score_rank = np.searchsorted(t_cast, score, side='left')
-
-    index = (score_rank * num_classes + gt) * num_classes + fg_label
-    hist = np.bincount(index, minlength=(num_t + 1) * num_classes * num_classes)
+        t_cast = t.astype(flat.dtype)
+        if flat.dtype == np.float16:
+            score_rank, best = _rank_and_argmax_half(flat, t_cast)
+        else:
+            score, best = _max_and_argmax(flat)
+            score_rank = _count_below(t_cast, score)
+        index = score_rank.astype(np.int64)  # a new array: updated in place below
+        index *= num_classes
+        index += gt
+        index *= num_classes
+        index += best
+        index += 1
+    # Ignored pixels go to one extra bin that is dropped, instead of compressing every
+    # per-pixel array by the mask.
+    np.putmask(index, ~valid, num_bins)
+    hist = np.bincount(index, minlength=num_bins + 1)[:num_bins]
     return hist.astype(np.int64, copy=False).reshape(num_t + 1, num_classes, num_classes)
+
+
+def _count_below(thresholds: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """``#{i : thresholds[i] < score}`` per pixel: ``searchsorted(..., side='left')``.
+
+    A binary search per pixel mispredicts a branch at almost every step on real maps;
+    thresholds are usually an even grid, so the count is guessed by arithmetic and then
+    checked (and corrected) against the thresholds themselves, which keeps it exact.
+    Pixels still wrong after two corrections (an uneven sweep) are searched.
+
+    Args:
+        thresholds (np.ndarray): (T,) ascending, in the dtype of ``score``.
+        score (np.ndarray): (N,) values.
+
+    Returns:
+        np.ndarray: int64 (N,) counts in [0, T].
+    """
+    num_t = thresholds.size
+    lo, hi = float(thresholds[0]), float(thresholds[-1])
+    if num_t < 2 or not hi > lo:
+        return np.searchsorted(thresholds, score, side='left')
+    step = (hi - lo) / (num_t - 1)
+    guess = np.ceil((score.astype(np.float64) - lo) / step)
+    rank = np.clip(guess, 0, num_t).astype(np.int64)
+    # below[k] = thresholds[k - 1] and above[k] = thresholds[k], open at the ends.
+    below = np.concatenate([[-np.inf], thresholds]).astype(score.dtype)
+    above = np.concatenate([thresholds, [np.inf]]).astype(score.dtype)
+    for _ in range(2):
+        too_many = below[rank] >= score
+        too_few = above[rank] < score
+        if not (too_many.any() or too_few.any()):
+            return rank
+        rank -= too_many
+        rank += too_few
+    wrong = (below[rank] >= score) | (above[rank] < score)
+    rank[wrong] = np.searchsorted(thresholds, score[wrong], side='left')
+    return rank
+
+
+def _half_keys(bits: np.ndarray, signed: bool) -> np.ndarray:
+    """uint16 keys ordered as the float16 values with these bits are (finite values).
+
+    numpy computes on float16 in software; comparing integer keys instead is vectorised
+    and exact. Without negative values the bits are ordered already (-0 is folded onto
+    +0); with them, the sign-magnitude bits are folded into one increasing order.
+
+    Args:
+        bits (np.ndarray): uint16 view of float16 values.
+        signed (bool): Whether any value (of everything compared) is below -0.
+    """
+    if not signed:
+        return bits & 0x7FFF if bits.size and bits.max() >= 0x8000 else bits
+    return np.where(bits > 0x8000, 0x7FFF - (bits & 0x7FFF), bits | 0x8000).astype(np.uint16)
+
+
+def _rank_and_argmax_half(flat: np.ndarray,
+                          thresholds: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Threshold rank of the per-pixel maximum and its first row, for float16 maps.
+
+    Args:
+        flat (np.ndarray): (K, N) float16 maps, K >= 1.
+        thresholds (np.ndarray): (T,) ascending float16.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: int64 (N,) ``#{i : thresholds[i] < max}`` and
+        int64 (N,) the first row attaining the maximum.
+    """
+    bits = flat.view(np.uint16)
+    t_bits = thresholds.view(np.uint16)
+    signed = bool(bits.size and bits.max() > 0x8000) or bool((t_bits > 0x8000).any())
+    keys = _half_keys(bits, signed)
+    k = keys.shape[0]
+    if k <= 256:
+        # One vectorised max over (key, 255 - row) packed in 32 bits: the larger key
+        # wins, and among equal keys the smaller row, as argmax's first maximum.
+        packed = keys.astype(np.uint32)
+        packed <<= 8
+        packed |= (255 - np.arange(k, dtype=np.uint32))[:, None]
+        top = packed.max(axis=0)
+        best = 255 - (top & 0xFF).astype(np.int64)
+        top >>= 8
+        score = top
+    else:
+        score, best = _max_and_argmax(keys)
+    # rank(key) = #{i : t_key[i] < key}, tabulated over all 65536 keys.
+    counts = np.bincount(_half_keys(t_bits, signed).astype(np.int64), minlength=1 << 16)
+    # int32 halves the table (256 KiB) that the per-pixel lookups hit at random.
+    table = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+    return table[score], best
+
+
+def _max_and_argmax(flat: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-column maximum and the first row that attains it.
+
+    ``argmax(axis=0)`` walks a C-contiguous (K, N) array across its rows for every
+    column, which is several times slower than K passes along the rows; with the few
+    maps of a class-map file the passes win. Ties keep the first row, as ``argmax``.
+    Maps are finite (documented), so NaN handling does not arise.
+
+    Args:
+        flat (np.ndarray): (K, N) maps (floating, or order keys), K >= 1.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: The maximum (N,) in ``flat``'s dtype and the
+        int64 row index (N,).
+    """
+    if flat.shape[0] > 8:  # many classes: argmax's single pass is as good
+        best = flat.argmax(axis=0)
+        return np.take_along_axis(flat, best[None], axis=0)[0], best
+    score = flat[0].copy()
+    best = np.zeros(flat.shape[1], dtype=np.int64)
+    for k in range(1, flat.shape[0]):
+        higher = flat[k] > score
+        best[higher] = k
+        np.maximum(score, flat[k], out=score)
+    return score, best
 
 
 def confusion_from_histogram(hist: np.ndarray) -> np.ndarray:
