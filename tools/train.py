@@ -31,7 +31,8 @@ def parse_args() -> argparse.Namespace:
         help='resume from the given checkpoint, or, without a value, from the latest '
         'complete checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
-                        help='mixed precision (fp16 on GPU, bf16 on CPU)')
+                        help='mixed precision: bf16 autocast (fp16 with loss scaling on '
+                        'GPUs without bf16)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual / base batch size')
     parser.add_argument(

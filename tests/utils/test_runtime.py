@@ -17,10 +17,19 @@ def test_gloo_without_gpu_and_mixed_precision_wrapper():
     cfg = adapt_config(_cfg(), amp=True)
     if torch.cuda.is_available():
         assert cfg.env_cfg.dist_cfg.backend == 'nccl'
-        assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     else:
         assert cfg.env_cfg.dist_cfg.backend == 'gloo'
         assert cfg.optim_wrapper.type == 'BF16OptimWrapper'
+
+
+@pytest.mark.parametrize('bf16, wrapper', [(True, 'BF16OptimWrapper'),
+                                           (False, 'AmpOptimWrapper')])
+def test_amp_on_gpus_is_bf16_where_they_have_it(monkeypatch, bf16, wrapper):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda including_emulation=True: bf16)
+    cfg = adapt_config(_cfg(), amp=True)
+    assert cfg.optim_wrapper.type == wrapper
+    assert ('loss_scale' in cfg.optim_wrapper) == (not bf16)
 
 
 def test_without_amp_the_wrapper_is_untouched():

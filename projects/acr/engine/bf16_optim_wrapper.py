@@ -11,10 +11,16 @@ from mmseg.registry import OPTIM_WRAPPERS
 class BF16OptimWrapper(OptimWrapper):
     """Runs forward passes under ``torch.autocast(dtype=torch.bfloat16)``.
 
-    mmengine's ``AmpOptimWrapper`` requires an accelerator; this wrapper also works on
-    CPU, where recent CPUs run bf16 matrix products at several times the fp32 rate.
+    What ``tools/train.py --amp`` selects on CPUs and on GPUs with bf16. mmengine's
+    ``AmpOptimWrapper`` requires an accelerator; this wrapper works on any device,
+    including CPUs whose bf16 matrix products run at several times the fp32 rate.
     bf16 has fp32's range, so no loss scaling is needed; weights and optimizer state
     stay fp32.
+
+    Autocast runs the matrix products (and the attention softmax that follows them) in
+    bf16 and keeps layer norms and the residual stream in fp32. What the ACR loss
+    compares stays fp32: :meth:`ViTOutput.mean_attns` returns the head-averaged
+    attention in fp32 and :meth:`CAMHead.loss` takes fp32 logits.
     """
 
     @contextmanager

@@ -38,7 +38,8 @@ def adapt_config(cfg: Config, amp: bool = False) -> Config:
     """Makes a config runnable on this machine, in place; nothing else is changed.
 
     * gloo instead of NCCL when there is no GPU;
-    * mixed precision on request: fp16 with dynamic loss scaling on GPU, bf16 autocast on CPU;
+    * mixed precision on request: bf16 autocast on CPU and on GPUs with bf16 (no loss
+      scaling needed: bf16 has fp32's range), fp16 with dynamic loss scaling on older GPUs;
     * SyncBN -> BN for multi-process CPU runs;
     * for several processes without a GPU, DDP set up for CPU modules (mmengine's default
       wraps the model with ``device_ids=[LOCAL_RANK]``).
@@ -59,15 +60,15 @@ def adapt_config(cfg: Config, amp: bool = False) -> Config:
             _replace_sync_bn(cfg.get('model'))
     if amp:
         wrapper = cfg.optim_wrapper
-        if wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
-            print_log('AMP is already on in the config', logger='current')
+        if wrapper.get('type', 'OptimWrapper') in ('AmpOptimWrapper', 'BF16OptimWrapper'):
+            print_log('mixed precision is already on in the config', logger='current')
+        elif cuda and not torch.cuda.is_bf16_supported(including_emulation=False):
+            # Before Ampere bf16 is emulated, slower than fp32: fp16 with loss scaling.
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.loss_scale = 'dynamic'
         else:
-            # mmengine's AmpOptimWrapper needs an accelerator.
-            if cuda:
-                wrapper.type = 'AmpOptimWrapper'
-                wrapper.loss_scale = 'dynamic'
-            else:
-                wrapper.type = 'BF16OptimWrapper'
+            # bf16 autocast on any device (mmengine's AmpOptimWrapper needs a GPU).
+            wrapper.type = 'BF16OptimWrapper'
     if _cpu_group_launched(cfg):
         ddp = cfg.get('model_wrapper_cfg') or dict(
             type='MMDistributedDataParallel', broadcast_buffers=False,
