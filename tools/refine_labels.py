@@ -1,10 +1,11 @@
 """Refine pseudo labels by AffinityNet's random walk (PSA): class maps -> label PNGs.
 
 For each image of the list: its class maps (tools/infer_cam.py) get the background
-(1 - max)^alpha, walk 2^logt steps over the affinities (^beta) that the trained
-AffinityNet predicts, and the argmax becomes the label (VOC palette PNG). Images whose PNG
-exists are skipped, so an interrupted run continues when started again; every file is
-written atomically. With torchrun each process takes its own share of the images.
+(1 - max)^alpha (or the constant --bg-thr), walk 2^logt steps over the affinities (^beta)
+that the trained AffinityNet predicts, and the argmax becomes the label (VOC palette PNG).
+Images whose PNG exists are skipped, so an interrupted run continues when started again;
+every file is written atomically. With torchrun or srun each process takes its own share
+of the images.
 
 Examples:
     python tools/refine_labels.py configs/affinity/affinitynet_r101-d8_1xb8-8e_voc-448x448.py \\
@@ -12,6 +13,8 @@ Examples:
         --split train_aug --out-dir work_dirs/vit-r50_voc/rw_labels
     torchrun --nproc_per_node 4 tools/refine_labels.py CONFIG CKPT --cam-dir DIR \\
         --out-dir DIR --launcher pytorch
+    srun -n 8 python tools/refine_labels.py CONFIG CKPT --cam-dir DIR --out-dir DIR \\
+        --launcher slurm
 
 The exit status is 1 when some image failed (with --on-error skip), 0 otherwise.
 """
@@ -49,6 +52,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', help='replace the dataset\'s data_root')
     parser.add_argument('--alpha', type=float, default=DEFAULT_RW_ALPHA,
                         help='background exponent, (1 - max cam)^alpha (PSA: 16)')
+    parser.add_argument('--bg-thr', type=float,
+                        help='constant background score instead of (1 - max cam)^alpha '
+                        '(MCTformer\'s random walk: 0.39, with --logt 6)')
     parser.add_argument('--beta', type=float, default=DEFAULT_BETA,
                         help='affinity exponent (PSA: 8)')
     parser.add_argument('--logt', type=int, default=DEFAULT_LOGT,
@@ -83,12 +89,13 @@ def main() -> int:
     items = split_images(cfg, args.split, args.ann_file, args.data_root)
     model = init_cam_model(cfg, args.checkpoint, device_of_rank())
     settings = dict(checkpoint=osp.realpath(args.checkpoint),
-                    cam_dir=osp.realpath(args.cam_dir), alpha=args.alpha, beta=args.beta,
-                    logt=args.logt)
+                    cam_dir=osp.realpath(args.cam_dir), alpha=args.alpha, bg_thr=args.bg_thr,
+                    beta=args.beta, logt=args.logt)
     check_refine_settings(args.out_dir, settings, write=rank == 0)
     refiner = AffinityLabelRefiner(model, args.cam_dir, args.out_dir, alpha=args.alpha,
-                                   beta=args.beta, logt=args.logt, method=args.method,
-                                   on_error=args.on_error, progress=rank == 0)
+                                   bg_thr=args.bg_thr, beta=args.beta, logt=args.logt,
+                                   method=args.method, on_error=args.on_error,
+                                   progress=rank == 0)
     mine = [items[i] for i in shard_indices(len(items), rank, world_size)]
     summary = refiner.run(mine)
 

@@ -61,6 +61,22 @@ def test_identity_walk_labels_equal_plain_reference(tmp_path):
     assert sorted(again.existing) == ['a', 'b'] and not again.done
 
 
+def test_constant_background_of_mctformer_walk(tmp_path):
+    cam_dir, items = make_case(tmp_path, ids=('a',))
+    out = tmp_path / 'out'
+    refiner = AffinityLabelRefiner(NoAffinity(), str(cam_dir), str(out), bg_thr=0.39, logt=2,
+                                   progress=False)
+    assert refiner.run(items).done == ['a']
+    cams = np.load(cam_dir / 'a.npz')['cams'].astype(np.float32)
+    stack = torch.from_numpy(np.concatenate([np.full((1, 30, 21), 0.39, np.float32), cams]))
+    up = F.interpolate(grid_scores(stack, (4, 3), 8)[None], size=(32, 24), mode='bilinear',
+                       align_corners=False)[0]
+    ref = np.array([0, 5, 12])[up[:, :30, :21].argmax(0).numpy()]
+    assert np.array_equal(np.array(Image.open(out / 'a.png')), ref)
+    with pytest.raises(ValueError, match='bg_thr'):
+        AffinityLabelRefiner(NoAffinity(), str(cam_dir), str(out), bg_thr=1.5)
+
+
 def test_missing_maps_are_named_or_counted(tmp_path):
     cam_dir, items = make_case(tmp_path)
     (cam_dir / 'b.npz').unlink()

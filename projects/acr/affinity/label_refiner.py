@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from tqdm import tqdm
 
 from ..apis.cam_inferencer import InferenceSummary
-from ..pseudo_labels.background import check_class_ids, power_background
+from ..pseudo_labels.background import background_score, check_class_ids
 from ..pseudo_labels.cam_io import cam_path, load_cams
 from ..pseudo_labels.label_writer import read_rgb, save_label_png
 from ..utils.atomic_io import atomic_open
@@ -18,6 +18,8 @@ from .random_walk import WALK_METHODS, walk_labels
 
 SETTINGS_FILE = 'refine_settings.json'
 # PSA's inference settings (infer_aff.py): background exponent, affinity exponent, log2 steps.
+# (MCTformer's released random walk, which the official ACR scripts run, gives the
+# background the constant score 0.39 instead and takes 2^6 steps: bg_thr=0.39, logt=6.)
 DEFAULT_RW_ALPHA = 16.0
 DEFAULT_BETA = 8.0
 DEFAULT_LOGT = 8
@@ -53,10 +55,10 @@ class AffinityLabelRefiner:
     """Class maps + an affinity model -> random-walk pseudo labels (PSA's inference).
 
     Per image: the stored maps of the present classes get a background map
-    ``(1 - max cam) ** alpha``, are averaged onto the model's stride-8 grid, propagated by
-    the random walk over the predicted affinities (``beta``, ``2 ** logt`` steps),
-    upsampled to the image and arg-maxed. PSA uses no ignore label here: every pixel gets
-    a class.
+    ``(1 - max cam) ** alpha`` (PSA's power rule), or the constant ``bg_thr`` when given,
+    are averaged onto the model's stride-8 grid, propagated by the random walk over the
+    predicted affinities (``beta``, ``2 ** logt`` steps), upsampled to the image and
+    arg-maxed. PSA uses no ignore label here: every pixel gets a class.
 
     Args:
         model (torch.nn.Module): In eval mode, with ``data_preprocessor`` (normalisation)
@@ -64,6 +66,8 @@ class AffinityLabelRefiner:
         cam_dir (str): Directory of the ``<img_id>.npz`` class maps.
         out_dir (str): Where the ``<img_id>.png`` labels go.
         alpha (float): Background exponent. Defaults to 16 (PSA).
+        bg_thr (float, optional): Constant background score instead of the power rule
+            (MCTformer's random walk: 0.39). Defaults to None (power rule).
         beta (float): Affinity exponent. Defaults to 8 (PSA).
         logt (int): log2 of the walk's steps. Defaults to 8 (PSA).
         method (str): ``'sparse'`` or ``'dense'``, see :func:`random_walk`.
@@ -76,7 +80,7 @@ class AffinityLabelRefiner:
                  alpha: float = DEFAULT_RW_ALPHA, beta: float = DEFAULT_BETA,
                  logt: int = DEFAULT_LOGT, method: str = 'sparse',
                  stride: Optional[int] = None, on_error: str = 'raise',
-                 progress: bool = True) -> None:
+                 progress: bool = True, bg_thr: Optional[float] = None) -> None:
         if on_error not in ('raise', 'skip'):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         if method not in WALK_METHODS:
@@ -87,7 +91,10 @@ class AffinityLabelRefiner:
         self.model = model
         self.cam_dir = cam_dir
         self.out_dir = out_dir
+        if bg_thr is not None and not 0 <= bg_thr <= 1:
+            raise ValueError(f'bg_thr must be in [0, 1], got {bg_thr}')
         self.alpha, self.beta, self.logt = float(alpha), float(beta), int(logt)
+        self.bg_thr = None if bg_thr is None else float(bg_thr)
         self.method = method
         self.stride = int(stride or getattr(model, 'stride', 8))
         self.on_error = on_error
@@ -119,7 +126,9 @@ class AffinityLabelRefiner:
         class_ids = check_class_ids(np.asarray(class_ids), cams.shape[0], 255)
         if cams.shape[0] == 0:  # no present class: all background, nothing to walk
             return np.zeros(cams.shape[1:], np.uint8)
-        scores = np.concatenate([power_background(cams, self.alpha)[None], cams])
+        bg = background_score(cams, 'power' if self.bg_thr is None else 'threshold',
+                              bg_thr=self.bg_thr, alpha=self.alpha)
+        scores = np.concatenate([bg[None], cams])
         # The data preprocessor expects BGR uint8 (C, H, W), as the loaders give.
         img = torch.from_numpy(np.ascontiguousarray(image_rgb[..., ::-1].transpose(2, 0, 1)))
         with torch.no_grad():
