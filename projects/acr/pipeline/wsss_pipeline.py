@@ -305,6 +305,7 @@ def collect_figures(s: PipelineSettings) -> Dict[str, Optional[float]]:
         'pseudo_label_mIoU': labels.get('mIoU'),
         'pseudo_label_coverage': labels.get('coverage'),
         'refined_label_mIoU': refined.get('mIoU'),
+        'refined_label_coverage': refined.get('coverage'),
         'segmentation_mIoU': _seg_miou(seg),
     }
 
@@ -333,8 +334,10 @@ def render_report(s: PipelineSettings, steps: Sequence[PipelineStep],
         f'| {s.eval_split} | {fmt(figures["cam_mIoU"])} |',
         f'| 1 | pseudo labels ({fmt(figures["pseudo_label_coverage"], 1)}% of pixels '
         f'labelled) | {s.eval_split} | {fmt(figures["pseudo_label_mIoU"])} |',
-        *([f'| 1 | pseudo labels after the AffinityNet random walk | {s.eval_split} '
-           f'| {fmt(figures.get("refined_label_mIoU"))} |'] if s.affinity_config else []),
+        *([f'| 1 | pseudo labels after the AffinityNet random walk '
+           f'({fmt(figures.get("refined_label_coverage"), 1)}% of pixels labelled) '
+           f'| {s.eval_split} | {fmt(figures.get("refined_label_mIoU"))} |']
+          if s.affinity_config else []),
         f'| 2 | segmentation | val | {fmt(figures["segmentation_mIoU"])} |', '',
         '| step | status | time (s) |', '|---|---|---:|',
     ]
