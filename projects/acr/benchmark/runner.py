@@ -1,0 +1,221 @@
+"""One benchmark run: GEMM peaks, the workloads timed in turns, a table and a JSON record."""
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config
+
+from ..utils.atomic_io import atomic_write_bytes
+from .measure import (count_flops, gemm_peak, machine_info, median, paired_ratio,
+                      run_interleaved)
+from .workloads import (VOC_IMAGE_SIZES, build_model, cam_evaluation, class_maps, timm_step,
+                        train_step)
+
+#: Workloads by name: what they measure, their precision and the GEMM peak they use.
+WORKLOADS = {
+    'train_fp32': ('stage-1 training step (2 views)', 'fp32'),
+    'train_bf16': ('stage-1 training step (2 views)', 'bf16'),
+    'maps': ('class maps of one image (flip, refine, upsample)', 'fp32'),
+    'cam_eval': ('CAM evaluation (threshold sweep over the split)', 'fp32'),
+    'timm_fp32': ('plain timm forward+backward (2 views, fused attention)', 'fp32'),
+}
+DEFAULT_WORKLOADS = ('train_fp32', 'train_bf16', 'maps', 'cam_eval')
+
+
+@dataclass
+class BenchmarkSettings:
+    """What to measure.
+
+    Attributes:
+        config (str): Stage-1 config whose model (and ``test_cfg``) is measured.
+        device (str): ``'cpu'`` or ``'cuda'`` (``'cuda:N'``).
+        img_size (int): Crop / network input size.
+        batch (int): Images per training step (two views each).
+        classes (int): Classes annotated per image (mapped by GETAM).
+        workloads (Sequence[str]): Names from :data:`WORKLOADS`.
+        repeats (int): Timed rounds.
+        warmup (int): Untimed rounds first.
+        eval_images (int): Images of the evaluated split (VOC train: 1,464).
+        eval_thresholds (int): Background thresholds swept (0, 0.01, ..., 0.99).
+        gemm_size (int, optional): Side of the square products of the GEMM peak.
+        cfg_options (dict): Overrides of the config.
+    """
+
+    config: str = 'configs/acr/vit_voc.py'
+    device: str = 'cpu'
+    img_size: int = 384
+    batch: int = 1
+    classes: int = 2
+    workloads: Sequence[str] = DEFAULT_WORKLOADS
+    repeats: int = 3
+    warmup: int = 1
+    eval_images: int = 1464
+    eval_thresholds: int = 100
+    gemm_size: Optional[int] = None
+    cfg_options: Dict = field(default_factory=dict)
+
+
+def _items_per_call(name: str, settings: BenchmarkSettings) -> int:
+    """Images one call of a workload handles."""
+    if name == 'maps':
+        return 1
+    if name == 'cam_eval':
+        return settings.eval_images
+    return settings.batch
+
+
+def build_workloads(settings: BenchmarkSettings,
+                    cfg: Config) -> Dict[str, Callable[[], None]]:
+    """The requested workloads, ready to call."""
+    unknown = [w for w in settings.workloads if w not in WORKLOADS]
+    if unknown:
+        raise ValueError(f'unknown workloads {unknown}; choose from {list(WORKLOADS)}')
+    device = torch.device(settings.device)
+    fns: Dict[str, Callable[[], None]] = {}
+    model = None
+    if any(w != 'cam_eval' for w in settings.workloads):
+        model = build_model(cfg, device)
+    for name in settings.workloads:
+        if name in ('train_fp32', 'train_bf16'):
+            fns[name] = train_step(model, cfg, settings.img_size, settings.batch,
+                                   settings.classes, bf16=name == 'train_bf16')
+        elif name == 'maps':
+            fns[name] = class_maps(model, settings.img_size, settings.classes)
+        elif name == 'cam_eval':
+            fns[name] = cam_evaluation(settings.eval_images, settings.eval_thresholds,
+                                       cfg.model.head.num_classes)
+        elif name == 'timm_fp32':
+            fns[name] = timm_step(cfg, device, settings.img_size, settings.batch,
+                                  settings.classes)
+    return fns
+
+
+def _ratios(times: Dict[str, List[float]]) -> Dict[str, Dict[str, object]]:
+    """Paired ratios of the workloads that were measured together."""
+    wanted = [
+        ('bf16 training speed-up', 'train_fp32', 'train_bf16',
+         'fp32 step time / bf16 step time'),
+        ('class maps / training step', 'maps', 'train_fp32',
+         "one image's maps / one fp32 training step"),
+        ('ACR step / plain timm', 'train_fp32', 'timm_fp32',
+         'ACR training step / plain forward+backward'),
+    ]
+    out = {}
+    for label, num, den, meaning in wanted:
+        if num in times and den in times:
+            out[label] = dict(value=paired_ratio(times[num], times[den]), meaning=meaning,
+                              per_round=[a / b for a, b in zip(times[num], times[den])])
+    return out
+
+
+def run_benchmark(settings: BenchmarkSettings) -> Dict[str, object]:
+    """Measures the peaks and the workloads; returns the JSON-ready record.
+
+    Args:
+        settings (BenchmarkSettings): What to measure.
+
+    Returns:
+        dict: ``machine``, ``settings``, ``gemm_peak_flops`` (per precision),
+        ``workloads`` (per name: description, precision, FLOPs per call, seconds per
+        round, median seconds, images/s, FLOP/s, MFU, peak memory) and ``ratios``.
+    """
+    device = torch.device(settings.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda was asked for, but torch sees no CUDA device')
+    cfg = Config.fromfile(settings.config)
+    if settings.cfg_options:
+        cfg.merge_from_dict(settings.cfg_options)
+
+    dtypes = dict(fp32=torch.float32, bf16=torch.bfloat16)
+    peaks = {k: gemm_peak(device, dtype, settings.gemm_size) for k, dtype in dtypes.items()}
+
+    def sample_peaks() -> None:
+        # The peak is the best rate seen: other work on a shared machine only lowers it.
+        for k, dtype in dtypes.items():
+            peaks[k] = max(peaks[k], gemm_peak(device, dtype, settings.gemm_size, samples=1))
+
+    fns = build_workloads(settings, cfg)
+    # Counting runs each workload once more; it also warms up allocators and kernels.
+    flops = {name: (count_flops(fn) if name != 'cam_eval' else None)
+             for name, fn in fns.items()}
+    timed = run_interleaved(fns, device, settings.repeats, settings.warmup,
+                            after_round=sample_peaks)
+
+    rows = {}
+    for name, res in timed.items():
+        description, precision = WORKLOADS[name]
+        seconds = median(res['seconds'])
+        n = flops[name]
+        rate = n / seconds if n else None
+        rows[name] = dict(
+            description=description,
+            precision=precision,
+            flops_per_call=n,
+            seconds=res['seconds'],
+            median_seconds=seconds,
+            images_per_second=_items_per_call(name, settings) / seconds,
+            flops_per_second=rate,
+            mfu=rate / peaks[precision] if rate else None,
+            peak_memory_bytes=res['peak_bytes'],
+            memory_before_bytes=res['before_bytes'],
+            memory_kind=('CUDA allocator peak' if device.type == 'cuda' else
+                         'process resident set peak' +
+                         ('' if res['exact_memory'] else ' since start')),
+        )
+    return dict(
+        machine=machine_info(device),
+        settings=asdict(settings),
+        model=dict(arch=cfg.model.backbone.arch, test_cfg=cfg.model.get('test_cfg'),
+                   start_layer=cfg.model.head.get('start_layer'),
+                   num_classes=cfg.model.head.num_classes,
+                   map_original_size=VOC_IMAGE_SIZES[0]),
+        gemm_peak_flops=peaks,
+        workloads=rows,
+        ratios=_ratios({name: res['seconds'] for name, res in timed.items()}),
+    )
+
+
+def _fmt(value: Optional[float], scale: float = 1.0, digits: int = 1) -> str:
+    return '-' if value is None else f'{value / scale:.{digits}f}'
+
+
+def format_markdown(record: Dict[str, object]) -> str:
+    """The record as a markdown table with the machine, the peaks and the ratios."""
+    m = record['machine']
+    s = record['settings']
+    peaks = record['gemm_peak_flops']
+    where = m.get('gpu') or f"{m['cpu']}, {m['cpu_cores']} cores, {m['torch_threads']} threads"
+    lines = [
+        f"{record['model']['arch']} at {s['img_size']} px, batch {s['batch']} "
+        f"(x2 views), {s['classes']} classes per image, on {m['device']} ({where}), "
+        f"torch {m['torch']}; medians of {s['repeats']} interleaved rounds.",
+        '',
+        f"Measured GEMM peak: fp32 {_fmt(peaks['fp32'], 1e9)} GFLOP/s, "
+        f"bf16 {_fmt(peaks['bf16'], 1e9)} GFLOP/s "
+        f"({peaks['bf16'] / peaks['fp32']:.2f}x).",
+        '',
+        '| workload | precision | GFLOP / call | s / call | images / s | GFLOP/s | MFU '
+        '| peak memory (MiB) |',
+        '|---|---|---:|---:|---:|---:|---:|---:|',
+    ]
+    for row in record['workloads'].values():
+        mfu = '-' if row['mfu'] is None else f"{100 * row['mfu']:.0f}%"
+        lines.append(
+            f"| {row['description']} | {row['precision']} | "
+            f"{_fmt(row['flops_per_call'], 1e9)} | {row['median_seconds']:.3f} | "
+            f"{row['images_per_second']:.2f} | {_fmt(row['flops_per_second'], 1e9)} | "
+            f"{mfu} | {row['peak_memory_bytes'] / 2**20:.0f} |")
+    if record['ratios']:
+        lines.append('')
+        for label, r in record['ratios'].items():
+            rounds = ', '.join(f'{v:.2f}' for v in r['per_round'])
+            lines.append(f"- {label}: **{r['value']:.2f}x** ({r['meaning']}; "
+                         f'per round {rounds})')
+    return '\n'.join(lines)
+
+
+def write_json(record: Dict[str, object], path: str) -> None:
+    """Writes the record as indented JSON (whole or not at all)."""
+    text = json.dumps(record, indent=2, default=str) + '\n'
+    atomic_write_bytes(path, text.encode())
