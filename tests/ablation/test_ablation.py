@@ -42,8 +42,8 @@ FAKE_TEST = textwrap.dedent('''
 SPEC = dict(
     name='demo', config='configs/x.py', seeds=[0, 1, 2], baseline='base',
     options={'train_cfg.max_epochs': 2},
-    variants={'base': {}, 'better': {'bonus': 3.0}, 'other': {'config': 'configs/y.py',
-                                                               'bonus': -1.0}},
+    variants={'base': {}, 'better': {'bonus': 3.0},
+              'other': {'config': 'configs/y.py', 'bonus': -1.0}},
     evaluations={'refined': {'model.test_cfg.refine': True}},
     metrics={'cam': {'label': 'CAM mIoU', 'scalar': 'cam/mIoU'},
              'refined': {'label': 'refined', 'evaluation': 'refined', 'key': 'cam/mIoU'}})
@@ -74,7 +74,9 @@ def test_runs_every_variant_and_seed_then_skips_finished_runs(repo):
     tables = json.loads((repo / 'runs' / 'demo' / 'results.json').read_text())['metrics']
     assert tables['refined']['better']['diff']['mean'] == pytest.approx(6.0)
 
-    launches = lambda v: (repo / 'runs' / 'demo' / v / 'launches.txt').read_text().count('\n')  # noqa: E731
+    def launches(variant):
+        return (repo / 'runs' / 'demo' / variant / 'launches.txt').read_text().count('\n')
+
     assert launches('base') == 3
     AblationRunner(spec, work_dir_root='runs', cwd=str(repo)).run()
     assert launches('base') == 3  # finished runs are not run again

@@ -141,8 +141,8 @@ def test_diagnostics_match_plain_computations(toy_root, tmp_path):
                                     False)['inputs']
         out = model.backbone(torch.cat([x, x.flip(-1)]))
         attn = out.mean_attns()
-        terms = ACRLoss(loss_weight=1.0)(attn[:3], attn[3:], view_token_index([True] * 3,
-                                                                               out.grid), 1)
+        index = view_token_index([True] * 3, out.grid)
+        terms = ACRLoss(loss_weight=1.0)(attn[:3], attn[3:], index, 1)
     assert logged['cam_quality/attn_intensity_l1'] == pytest.approx(
         float(terms['loss_intensity']), rel=1e-4)
     assert logged['cam_quality/attn_affinity_l1'] == pytest.approx(

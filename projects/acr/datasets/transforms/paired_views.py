@@ -1,5 +1,5 @@
 """Two views of one image for consistency training."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import mmcv
 import numpy as np

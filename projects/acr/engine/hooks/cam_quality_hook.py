@@ -12,17 +12,16 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmseg.registry import DATASETS, HOOKS
 
-from ...evaluation.label_evaluator import LabelEvaluator
 from ...evaluation.background_thresholds import (DEFAULT_FIXED_THRESHOLD, best_threshold_index,
-                                                sweep_thresholds, threshold_index)
-from ...evaluation.threshold_sweep import (confusion_from_histogram,
-                                           iou_from_confusion, nanmean_last, threshold_histogram)
+                                                 sweep_thresholds, threshold_index)
+from ...evaluation.label_evaluator import LabelEvaluator
+from ...evaluation.threshold_sweep import (confusion_from_histogram, iou_from_confusion,
+                                           nanmean_last, threshold_histogram)
 from ...models.losses import ACRLoss
 from ...models.utils import view_token_index
 from ...pseudo_labels import PseudoLabelGenerator
 from ...visualization.cam_overlay import argmax_overlay
 from ...visualization.table_logging import log_table
-
 
 DIAGNOSTIC_NAMES = ('cam_mIoU_refined', 'cam_mIoU_unrefined', 'flip_l1', 'attn_intensity_l1',
                     'attn_affinity_l1')
