@@ -14,13 +14,14 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DATA ?= data/toy
 DEMO_WORK ?= work_dirs/toy_demo
 
-.PHONY: help setup demo test test-fast lint clean toy-data sweep-toy
+.PHONY: help setup demo test test-fast lint clean toy-data sweep-toy study-toy
 
 help:
 	@echo "make setup      create .venv with the pinned stack (first run ~15-20 min on 2 cores)"
 	@echo "make demo       the whole pipeline on the toy dataset on CPU: ACR, class maps,"
 	@echo "                pseudo labels, DeepLabV2; prints CAM, pseudo-label and seg mIoU"
 	@echo "make sweep-toy  a local 2x2 sweep of alpha and start_layer on the toy dataset"
+	@echo "make study-toy  the seeded ACR study on the toy dataset (configs/ablations/acr_toy.yaml)"
 	@echo "make test       run the full test suite (includes the slow end-to-end tests)"
 	@echo "make test-fast  run the unit tests only"
 	@echo "make lint       flake8 and isort over the package, tools and tests"
@@ -50,6 +51,9 @@ demo: $(STAMP)
 
 sweep-toy: $(STAMP) toy-data
 	$(PY) tools/sweep.py configs/sweeps/acr_alpha_startlayer_toy.yaml --local
+
+study-toy: $(STAMP) toy-data
+	$(PY) tools/ablate.py configs/ablations/acr_toy.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest tests
