@@ -74,7 +74,9 @@ def test_infer_then_evaluate(toy, tmp_path):
                 '--curve', str(tmp_path / 'curve.png'), '--no-progress'])
     assert '| Class | IoU | Precision | Recall |' in proc.stdout
     result = json.loads(open(summary).read())
-    assert result['num_images'] == 4 and len(result['curve']['mIoU']) == 10
+    # 10 thresholds over [0, 0.6) and the fixed 0.5, which is reported on its own too.
+    assert result['num_images'] == 4 and len(result['curve']['mIoU']) == 11
+    assert result['fixed_threshold'] == 0.5 and 'fixed threshold 0.500' in proc.stdout
     # The reported figure is the best point of the sweep and the IoU of its confusion matrix.
     assert result['mIoU'] == pytest.approx(max(m for m in result['curve']['mIoU']
                                                if m is not None))
