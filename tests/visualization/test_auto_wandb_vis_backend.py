@@ -317,3 +317,15 @@ def test_sweep_run_uses_the_agents_project(tmp_path, monkeypatch):
     kwargs = backend.wandb_init_kwargs()
     assert 'project' not in kwargs and 'entity' not in kwargs
     assert kwargs['mode'] == os.environ['WANDB_MODE']
+
+
+def test_reported_checkpoint_is_the_last_unless_the_best_was_kept(tmp_path):
+    from projects.acr.visualization.wandb_artifacts import reported_checkpoint
+    assert reported_checkpoint(str(tmp_path)) == (None, 'last')
+    for epoch in (1, 2):
+        torch.save({'state_dict': {'w': torch.zeros(2)}}, str(tmp_path / f'epoch_{epoch}.pth'))
+    (tmp_path / 'epoch_3.pth').write_bytes(b'truncated')  # a run killed while saving
+    assert reported_checkpoint(str(tmp_path)) == (str(tmp_path / 'epoch_2.pth'), 'last')
+    torch.save({'state_dict': {}}, str(tmp_path / 'best_cam_mIoU_epoch_1.pth'))
+    assert reported_checkpoint(str(tmp_path)) == (str(tmp_path / 'best_cam_mIoU_epoch_1.pth'),
+                                                  'best')

@@ -20,8 +20,9 @@ What it adds to mmengine's :class:`WandbVisBackend`:
   package's sources (``projects/acr``, a few hundred kB) are logged as code.
 * **Per-class tables**: :meth:`AutoWandbVisBackend.add_table`, reached from hooks through
   :func:`log_table`, which does nothing for backends without tables.
-* **Artifacts** (``log_artifacts=True``, off by default): at the end of the run, the best
-  checkpoint (``best_*.pth`` in the work dir, type ``model``) and an evaluation report
+* **Artifacts** (``log_artifacts=True``, off by default): at the end of the run, the
+  reported checkpoint (the last complete one, or ``best_*.pth`` when the config keeps the
+  best epoch; type ``model``) and an evaluation report
   (``evaluation_report.md``: validation metrics per epoch and the last per-class tables,
   with the raw ``scalars.json``; type ``evaluation``).
 
@@ -75,7 +76,7 @@ class AutoWandbVisBackend(WandbVisBackend):
         log_code_name (str, optional): Name of the code artifact.
         watch_kwargs (dict, optional): Arguments of ``wandb.watch``.
         log_code (bool): Log the project's sources with the config. Defaults to True.
-        log_artifacts (bool): At the end of the run, log the best checkpoint and an
+        log_artifacts (bool): At the end of the run, log the reported checkpoint and an
             evaluation report as artifacts. Defaults to False.
         probe_timeout (float): Deadline in seconds of the reachability probe.
     """

@@ -1,9 +1,10 @@
-"""Files of a finished run as W&B artifacts: the best checkpoint, the evaluation report."""
+"""Files of a finished run as W&B artifacts: the reported checkpoint, the evaluation report."""
 import glob
 import os.path as osp
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 from ..utils.atomic_io import atomic_open
+from ..utils.latest_checkpoint import find_latest_complete_checkpoint
 from .wandb_config import json_safe
 
 REPORT_FILE = 'evaluation_report.md'
@@ -38,15 +39,25 @@ def log_files_artifact(wandb: Any, paths: Sequence[str], name: str, type: str,
     return True
 
 
-def best_checkpoint(work_dir: str) -> Optional[str]:
-    """The newest ``best_*.pth`` of a work dir (mmengine's ``save_best``), or None."""
+def reported_checkpoint(work_dir: str) -> Tuple[Optional[str], str]:
+    """The checkpoint whose figures a run reports, and its alias.
+
+    The last complete checkpoint, as the official runs report; the newest ``best_*.pth``
+    instead when the config asked mmengine to keep the best epoch (``save_best``).
+
+    Returns:
+        tuple: (path or None, ``'best'`` or ``'last'``).
+    """
     best = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')), key=osp.getmtime)
-    return best[-1] if best else None
+    if best:
+        return best[-1], 'best'
+    return find_latest_complete_checkpoint(work_dir), 'last'
 
 
 def log_run_artifacts(wandb: Any, work_dir: str, log_dir: str, vis_dir: str,
                       report: str) -> None:
-    """Logs the best checkpoint (type ``model``) and the evaluation report (``evaluation``).
+    """Logs the reported checkpoint (type ``model``, see :func:`reported_checkpoint`) and the
+    evaluation report (``evaluation``).
 
     Args:
         wandb: The ``wandb`` module of a started run.
@@ -56,11 +67,11 @@ def log_run_artifacts(wandb: Any, work_dir: str, log_dir: str, vis_dir: str,
         report (str): The markdown report.
     """
     run_id = wandb.run.id
-    best = best_checkpoint(work_dir)
-    if best:
-        stem = osp.splitext(osp.basename(best))[0]
-        log_files_artifact(wandb, [best], name=f'model-{run_id}', type='model',
-                           aliases=['best'], metadata=dict(checkpoint=stem))
+    ckpt, alias = reported_checkpoint(work_dir)
+    if ckpt:
+        stem = osp.splitext(osp.basename(ckpt))[0]
+        log_files_artifact(wandb, [ckpt], name=f'model-{run_id}', type='model',
+                           aliases=[alias], metadata=dict(checkpoint=stem))
     path = osp.join(log_dir, REPORT_FILE)
     with atomic_open(path, 'w') as f:
         f.write(report)
