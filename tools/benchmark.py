@@ -10,6 +10,7 @@ Examples:
     python tools/benchmark.py --device cuda --batch 4 --json bench_gpu.json
     python tools/benchmark.py --workloads train_fp32 train_bf16 timm_fp32 --repeats 5
     python tools/benchmark.py --config configs/acr/vit-tiny_toy.py --img-size 96
+    python tools/benchmark.py --config configs/acr/vit-tiny_toy.py --loss-curve 150
 """
 import argparse
 import os.path as osp
@@ -17,11 +18,13 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 
 from projects.acr.benchmark import (DEFAULT_WORKLOADS, WORKLOADS,  # noqa: E402
                                     BenchmarkSettings, format_markdown, run_benchmark,
                                     write_json)
+from projects.acr.benchmark.loss_curves import (compare_loss_curves,  # noqa: E402
+                                                format_loss_curves)
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,6 +50,10 @@ def parse_args() -> argparse.Namespace:
                         help='side of the square products of the GEMM peak '
                         '(2048 on CPU, 8192 on GPU)')
     parser.add_argument('--json', default=None, help='write the full record here')
+    parser.add_argument('--loss-curve', type=int, metavar='STEPS', default=None,
+                        help='instead of timing, train fp32 and bf16 copies of the '
+                        '--config model for STEPS steps on the same batches and compare '
+                        'their losses (e.g. --config configs/acr/vit-tiny_toy.py)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='overrides of the config, key=value')
     return parser.parse_args()
@@ -54,6 +61,15 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.loss_curve:
+        cfg = Config.fromfile(args.config)
+        cfg.merge_from_dict(dict(args.cfg_options))
+        result = compare_loss_curves(cfg, args.loss_curve)
+        print(format_loss_curves(result))
+        if args.json:
+            write_json(result, args.json)
+            print(f'wrote {args.json}')
+        return
     settings = BenchmarkSettings(
         config=args.config, device=args.device, img_size=args.img_size, batch=args.batch,
         classes=args.classes, workloads=tuple(args.workloads), repeats=args.repeats,

@@ -29,7 +29,7 @@ def build_model(cfg: Config, device: torch.device) -> torch.nn.Module:
     Returns:
         nn.Module: The model, in train mode.
     """
-    import projects.acr  # noqa: F401  (registers the components)
+    # The package's import (this module's parent) registered the components.
     init_default_scope('mmseg')
     model_cfg = copy.deepcopy(cfg.model)
     # Speed does not depend on the weights: random ones need no download.
