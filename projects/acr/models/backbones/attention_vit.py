@@ -139,6 +139,11 @@ class AttentionViT(BaseModule):
         self.vit = self._create(arch, pretrained and checkpoint is None, kwargs)
         if checkpoint is not None:
             self.load_checkpoint(checkpoint)
+        if pretrained or checkpoint is not None:
+            # The runner calls init_weights() before training, and mmengine's calls the
+            # init_weights() of every child that has one: timm's would redraw every
+            # weight. Marked initialised, the loaded weights survive it.
+            self.vit.is_init = True
 
         self.final_norm = final_norm
         if not final_norm:
