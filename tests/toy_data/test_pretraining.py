@@ -41,6 +41,18 @@ def test_exported_backbone_loads_through_the_checkpoint_key(tmp_path):
     loaded = MODELS.build(dict(BACKBONE, checkpoint=out))
     for key, value in trained.backbone.vit.state_dict().items():
         torch.testing.assert_close(loaded.vit.state_dict()[key], value)
+    # The runner initialises the whole model before training: loaded weights survive.
+    model = MODELS.build(dict(
+        type='ACRClassifier', data_preprocessor=dict(type='MultiViewDataPreprocessor'),
+        backbone=dict(BACKBONE, checkpoint=out), head=dict(type='CAMHead', num_classes=3)))
+    model.init_weights()
+    for key, value in trained.backbone.vit.state_dict().items():
+        torch.testing.assert_close(model.backbone.vit.state_dict()[key], value)
+    # Without loaded weights the runner's initialisation still draws them.
+    scratch = MODELS.build(dict(BACKBONE))
+    before = scratch.vit.blocks[0].attn.qkv.weight.clone()
+    scratch.init_weights()
+    assert not torch.equal(before, scratch.vit.blocks[0].attn.qkv.weight)
     torch.save(dict(state_dict={'head.fc.weight': torch.zeros(1)}), ckpt)
     with pytest.raises(KeyError, match='backbone.vit'):
         export_backbone(ckpt, out)
