@@ -2,7 +2,7 @@
 
 The toy recipe's stand-in for ImageNet weights: a corpus of toy images from another
 generator seed (only its image-level labels are used), a plain classifier trained on it
-(configs/acr/vit-tiny_toy-pretrain.py), and the backbone saved in timm's layout. Finished
+(configs/pretrain/vit-tiny_toy-pretrain.py), and the backbone saved in timm's layout. Finished
 steps are skipped. Load the result as any pretrained weights:
 
     python tools/pretrain_toy.py
@@ -28,7 +28,7 @@ def parse_args() -> argparse.Namespace:
                         help='generator seed of the corpus (the toy dataset uses 0)')
     parser.add_argument('--toy-root', nargs='*', default=['data/toy'],
                         help='toy datasets the corpus must not overlap')
-    parser.add_argument('--config', default='configs/acr/vit-tiny_toy-pretrain.py',
+    parser.add_argument('--config', default='configs/pretrain/vit-tiny_toy-pretrain.py',
                         help='pretraining config')
     parser.add_argument('--work-dir', default='work_dirs/toy_pretrain',
                         help='work dir of the pretraining')

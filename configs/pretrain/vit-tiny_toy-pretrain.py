@@ -7,7 +7,7 @@
 #
 # The exported backbone file is loaded as a user loads ImageNet weights:
 #   --cfg-options model.backbone.checkpoint=work_dirs/toy_pretrain/vit-tiny_toy-pretrained.pth
-_base_ = ['./vit-tiny_toy.py']
+_base_ = ['../acr/vit-tiny_toy.py']
 
 data_root = 'data/toy_pretrain'
 crop_size = (96, 96)

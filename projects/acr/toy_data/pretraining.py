@@ -21,7 +21,7 @@ from ..utils.atomic_io import atomic_open
 from ..utils.checkpoint_safe_globals import allow_mmengine_checkpoints
 from .generator import make_toy_dataset
 
-DEFAULT_CONFIG = 'configs/acr/vit-tiny_toy-pretrain.py'
+DEFAULT_CONFIG = 'configs/pretrain/vit-tiny_toy-pretrain.py'
 DEFAULT_OUT = 'work_dirs/toy_pretrain/vit-tiny_toy-pretrained.pth'
 
 
