@@ -59,8 +59,9 @@ def parse_args() -> argparse.Namespace:
                         help='affinity exponent (PSA: 8)')
     parser.add_argument('--logt', type=int, default=DEFAULT_LOGT,
                         help='the walk takes 2^logt steps (PSA: 8)')
-    parser.add_argument('--method', choices=('sparse', 'dense'), default='sparse',
-                        help='sparse steps (any size) or dense matrix squaring (small grids)')
+    parser.add_argument('--method', choices=('auto', 'sparse', 'dense'), default='auto',
+                        help='sparse steps (any size), dense matrix squaring (small grids), '
+                        'or auto: dense up to a 16x16 grid, sparse above')
     parser.add_argument('--on-error', choices=('raise', 'skip'), default='raise',
                         help='stop at a failing image, or log it, count it and go on')
     parser.add_argument('--summary-json', help='write the counts and image ids here')

@@ -70,7 +70,7 @@ class AffinityLabelRefiner:
             (MCTformer's random walk: 0.39). Defaults to None (power rule).
         beta (float): Affinity exponent. Defaults to 8 (PSA).
         logt (int): log2 of the walk's steps. Defaults to 8 (PSA).
-        method (str): ``'sparse'`` or ``'dense'``, see :func:`random_walk`.
+        method (str): ``'auto'``, ``'sparse'`` or ``'dense'``, see :func:`random_walk`.
         stride (int, optional): Grid stride; the model's ``stride`` by default.
         on_error (str): ``'raise'`` (stop naming the image) or ``'skip'`` (count it).
         progress (bool): Show a progress bar.
@@ -78,7 +78,7 @@ class AffinityLabelRefiner:
 
     def __init__(self, model: torch.nn.Module, cam_dir: str, out_dir: str,
                  alpha: float = DEFAULT_RW_ALPHA, beta: float = DEFAULT_BETA,
-                 logt: int = DEFAULT_LOGT, method: str = 'sparse',
+                 logt: int = DEFAULT_LOGT, method: str = 'auto',
                  stride: Optional[int] = None, on_error: str = 'raise',
                  progress: bool = True, bg_thr: Optional[float] = None) -> None:
         if on_error not in ('raise', 'skip'):

@@ -17,9 +17,13 @@ import torch.nn.functional as F
 
 from .affinity_graph import AffinityGraph
 
-WALK_METHODS = ('sparse', 'dense')
+WALK_METHODS = ('auto', 'sparse', 'dense')
 # Dense squaring of T holds N x N floats: refuse grids where that passes ~1 GB.
 MAX_DENSE_NODES = 16384
+# 'auto' squares densely up to this many positions (a 16x16 grid: logt products of
+# 256 x 256 matrices), where the 2^logt sparse products would cost more in per-call
+# overhead than in arithmetic; larger grids take the sparse steps.
+AUTO_DENSE_NODES = 256
 
 
 def transition_matrix(graph: AffinityGraph, beta: float = 8.0) -> torch.Tensor:
@@ -40,7 +44,7 @@ def transition_matrix(graph: AffinityGraph, beta: float = 8.0) -> torch.Tensor:
 
 
 def random_walk(scores: torch.Tensor, graph: AffinityGraph, beta: float = 8.0,
-                logt: int = 8, method: str = 'sparse') -> torch.Tensor:
+                logt: int = 8, method: str = 'auto') -> torch.Tensor:
     """Propagates grid scores ``2 ** logt`` steps over the affinity graph.
 
     Args:
@@ -49,9 +53,10 @@ def random_walk(scores: torch.Tensor, graph: AffinityGraph, beta: float = 8.0,
         graph (AffinityGraph): Pair affinities of the same grid.
         beta (float): Affinity exponent. Defaults to 8 (PSA).
         logt (int): log2 of the number of steps. Defaults to 8 (PSA: 256 steps).
-        method (str): ``'sparse'`` (repeated sparse products) or ``'dense'`` (``logt``
+        method (str): ``'sparse'`` (repeated sparse products), ``'dense'`` (``logt``
             squarings of the dense N x N transition matrix, as PSA does; small grids
-            only). Defaults to ``'sparse'``.
+            only) or ``'auto'`` (dense up to ``AUTO_DENSE_NODES`` positions, sparse
+            above). Defaults to ``'auto'``.
 
     Returns:
         torch.Tensor: float32 (C, h, w) propagated scores.
@@ -66,6 +71,8 @@ def random_walk(scores: torch.Tensor, graph: AffinityGraph, beta: float = 8.0,
     c = scores.shape[0]
     vec = scores.reshape(c, -1).float().to(graph.weight.device)
     trans = transition_matrix(graph, beta)
+    if method == 'auto':
+        method = 'dense' if graph.num_nodes <= AUTO_DENSE_NODES else 'sparse'
     if method == 'dense':
         if graph.num_nodes > MAX_DENSE_NODES:
             raise ValueError(f'dense random walk on {graph.num_nodes} positions would hold a '
@@ -107,7 +114,7 @@ def grid_scores(score_map: torch.Tensor, size: Sequence[int], stride: int) -> to
 
 
 def walk_labels(score_map: torch.Tensor, graph: AffinityGraph, stride: int = 8,
-                beta: float = 8.0, logt: int = 8, method: str = 'sparse',
+                beta: float = 8.0, logt: int = 8, method: str = 'auto',
                 out_size: Optional[Sequence[int]] = None) -> torch.Tensor:
     """Index of the strongest channel after the random walk, at the image resolution.
 
