@@ -10,7 +10,7 @@ Examples:
     python tools/benchmark.py --device cuda --batch 4 --json bench_gpu.json
     python tools/benchmark.py --workloads train_fp32 train_bf16 timm_fp32 --repeats 5
     python tools/benchmark.py --config configs/acr/vit-tiny_toy.py --img-size 96
-    python tools/benchmark.py --config configs/acr/vit-tiny_toy.py --loss-curve 150
+    python tools/benchmark.py --config configs/acr/vit-tiny_toy.py --loss-curve 60
 """
 import argparse
 import os.path as osp
@@ -20,11 +20,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from projects.acr.benchmark import (DEFAULT_WORKLOADS, WORKLOADS,  # noqa: E402
-                                    BenchmarkSettings, format_markdown, run_benchmark,
-                                    write_json)
-from projects.acr.benchmark.loss_curves import (compare_loss_curves,  # noqa: E402
-                                                format_loss_curves)
+from projects.acr import benchmark  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,8 +34,8 @@ def parse_args() -> argparse.Namespace:
                         help='images per training step (two views each)')
     parser.add_argument('--classes', type=int, default=2,
                         help='classes annotated per image (mapped by GETAM)')
-    parser.add_argument('--workloads', nargs='+', default=list(DEFAULT_WORKLOADS),
-                        choices=list(WORKLOADS), help='what to measure')
+    parser.add_argument('--workloads', nargs='+', default=list(benchmark.DEFAULT_WORKLOADS),
+                        choices=list(benchmark.WORKLOADS), help='what to measure')
     parser.add_argument('--repeats', type=int, default=3, help='timed rounds')
     parser.add_argument('--warmup', type=int, default=1, help='untimed rounds first')
     parser.add_argument('--eval-images', type=int, default=1464,
@@ -64,22 +60,22 @@ def main() -> None:
     if args.loss_curve:
         cfg = Config.fromfile(args.config)
         cfg.merge_from_dict(dict(args.cfg_options))
-        result = compare_loss_curves(cfg, args.loss_curve)
-        print(format_loss_curves(result))
+        result = benchmark.compare_loss_curves(cfg, args.loss_curve)
+        print(benchmark.format_loss_curves(result))
         if args.json:
-            write_json(result, args.json)
+            benchmark.write_json(result, args.json)
             print(f'wrote {args.json}')
         return
-    settings = BenchmarkSettings(
+    settings = benchmark.BenchmarkSettings(
         config=args.config, device=args.device, img_size=args.img_size, batch=args.batch,
         classes=args.classes, workloads=tuple(args.workloads), repeats=args.repeats,
         warmup=args.warmup, eval_images=args.eval_images,
         eval_thresholds=args.eval_thresholds, gemm_size=args.gemm_size,
         cfg_options=dict(args.cfg_options))
-    record = run_benchmark(settings)
-    print(format_markdown(record))
+    record = benchmark.run_benchmark(settings)
+    print(benchmark.format_markdown(record))
     if args.json:
-        write_json(record, args.json)
+        benchmark.write_json(record, args.json)
         print(f'wrote {args.json}')
 
 

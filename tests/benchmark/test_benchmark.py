@@ -6,8 +6,7 @@ import sys
 import numpy as np
 import torch
 
-from projects.acr.benchmark import (PeakMemory, count_flops, gemm_peak, paired_ratio,
-                                    run_interleaved)
+from projects.acr.benchmark import PeakMemory, count_flops, gemm_peak, paired_ratio, run_interleaved
 from projects.acr.benchmark.workloads import cam_evaluation, synthetic_cam_images
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

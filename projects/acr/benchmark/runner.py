@@ -1,14 +1,13 @@
 """One benchmark run: GEMM peaks, the workloads timed in turns, a table and a JSON record."""
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
 
 from ..utils.atomic_io import atomic_write_bytes
-from .measure import (count_flops, gemm_peak, machine_info, median, paired_ratio,
-                      run_interleaved)
+from .measure import count_flops, gemm_peak, machine_info, median, paired_ratio, run_interleaved
 from .workloads import (VOC_IMAGE_SIZES, build_model, cam_evaluation, class_maps, timm_step,
                         train_step)
 

@@ -6,13 +6,12 @@ from tqdm import tqdm
 
 from ..datasets.label_cache import read_label_mask
 from ..pseudo_labels.cam_io import CAM_SUFFIX, load_cams
+from .background_thresholds import (DEFAULT_FIXED_THRESHOLD, best_threshold_index, sweep_thresholds,
+                                    threshold_grid, threshold_index)
 from .prediction_files import match_prediction_files
 from .segmentation_report import SegmentationReport
 from .threshold_curve_plot import save_threshold_curve
-from .background_thresholds import (DEFAULT_FIXED_THRESHOLD, best_threshold_index,
-                                    sweep_thresholds, threshold_grid, threshold_index)
-from .threshold_sweep import (confusion_from_histogram, miou_from_confusion,
-                              threshold_histogram)
+from .threshold_sweep import confusion_from_histogram, miou_from_confusion, threshold_histogram
 
 DEFAULT_THRESHOLDS = tuple(threshold_grid())  # the official 0.00, 0.01, ..., 0.59
 
