@@ -1,8 +1,9 @@
 # The toy recipe with ACR between two independently augmented views instead of an image
-# and its mirror (the pipeline of configs/acr/vit-tiny_toy.py, the toy default since the
-# seeded study, spelt out here as the study's geometric variants ran it): each view gets its own random resize (long side 0.9-1.14 x the crop, as
+# and its mirror: each view gets its own random resize (long side 0.9-1.14 x the crop, as
 # the published augmentation), flip and crop; ACRLoss aligns view two onto view one's
 # token grid through the recorded geometric map and compares the shared region only.
+# This is the pipeline of configs/acr/vit-tiny_toy.py (the toy default since the seeded
+# study), spelt out here as the study's geometric variants ran it.
 _base_ = ['./vit-tiny_toy.py']
 
 crop_size = (96, 96)
