@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from .random_crop_pad import _axis_offsets
+from .seeded_generator import SeededGenerator
 
 
 @TRANSFORMS.register_module()
@@ -73,12 +74,7 @@ class PairedViews(BaseTransform):
             raise ValueError(f'PairedViews: color_jitter takes brightness, contrast and '
                              f'saturation, got {sorted(unknown)}')
         self.color_jitter = jitter
-        self.rng = None if seed is None else np.random.default_rng(seed)
-
-    def _generator(self) -> np.random.Generator:
-        if self.rng is not None:
-            return self.rng
-        return np.random.default_rng(np.random.randint(2**31))
+        self._generator = SeededGenerator(seed)
 
     def transform(self, results: Dict) -> Dict:
         img = results['img']

@@ -5,6 +5,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
+from .seeded_generator import SeededGenerator
+
 
 def _axis_offsets(size: int, crop: int, rng: np.random.Generator) -> Tuple[int, int]:
     """(source start, canvas start) along one axis, as the official ``RandomCrop``."""
@@ -51,12 +53,7 @@ class RandomCropPad(BaseTransform):
         self.crop_size = (int(crop_size[0]), int(crop_size[1]))
         self.pad_val = tuple(float(v) for v in pad_val)
         self.seg_pad_val = int(seg_pad_val)
-        self.rng = None if seed is None else np.random.default_rng(seed)
-
-    def _generator(self) -> np.random.Generator:
-        if self.rng is not None:
-            return self.rng
-        return np.random.default_rng(np.random.randint(2**31))
+        self._generator = SeededGenerator(seed)
 
     def transform(self, results: Dict) -> Dict:
         img = results['img']
