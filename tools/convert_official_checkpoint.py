@@ -18,8 +18,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from projects.acr.apis.official_checkpoint import (OFFICIAL_BACKBONES,  # noqa: E402
-                                                   official_to_ours, ours_to_official)
+from projects.acr.apis import official_checkpoint  # noqa: E402
 from projects.acr.utils import allow_mmengine_checkpoints, atomic_open  # noqa: E402
 
 
@@ -70,11 +69,11 @@ def main() -> None:
     allow_mmengine_checkpoints()  # our checkpoints carry a few mmengine objects
     obj = torch.load(args.src, map_location='cpu', weights_only=True)
     if args.reverse:
-        out = ours_to_official(obj, args.src)
+        out = official_checkpoint.ours_to_official(obj, args.src)
         print(f'{args.src}: {len(out)} tensors in the official layout')
     else:
-        conv = official_to_ours(obj, args.src)
-        config, arch = OFFICIAL_BACKBONES[conv.backbone]
+        conv = official_checkpoint.official_to_ours(obj, args.src)
+        config, arch = official_checkpoint.OFFICIAL_BACKBONES[conv.backbone]
         hint = ' (or configs/acr/deit_voc.py for DeiT-B weights)' if conv.backbone == 'vitb' \
             else ''
         print(f'{args.src}: backbone {conv.backbone} ({arch}), {conv.num_classes} classes, '

@@ -27,8 +27,7 @@ from projects.acr.apis import (build_split_dataset, resolve_ann_file,  # noqa: E
                                split_dataset_cfg, split_items)
 from projects.acr.evaluation import (DEFAULT_THRESHOLDS, CAMFileEvaluator,  # noqa: E402
                                      LabelEvaluator, thresholds_from_range)
-from projects.acr.evaluation.background_thresholds import \
-    DEFAULT_FIXED_THRESHOLD  # noqa: E402
+from projects.acr.evaluation.background_thresholds import DEFAULT_FIXED_THRESHOLD  # noqa: E402
 from projects.acr.utils.atomic_io import atomic_open  # noqa: E402
 
 

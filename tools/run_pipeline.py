@@ -29,9 +29,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from projects.acr.pipeline import wsss_pipeline  # noqa: E402
 from projects.acr.pipeline import STEP_NAMES, PipelineSettings, run_pipeline  # noqa: E402
-from projects.acr.pipeline.wsss_pipeline import (affinity_by_default,  # noqa: E402
-                                                 affinity_config_for)
 from projects.acr.pipeline.report_logger import log_report_to_wandb  # noqa: E402
 
 TOY_STAGE1 = 'configs/acr/vit-tiny_toy.py'
@@ -84,9 +83,10 @@ def settings_from_args(args: argparse.Namespace) -> PipelineSettings:
     affinity_config = getattr(args, 'affinity_config', None)
     use_affinity = getattr(args, 'affinity', None)
     if use_affinity is None:
-        use_affinity = bool(affinity_config) or affinity_by_default(args.stage1_config)
+        use_affinity = bool(affinity_config) or wsss_pipeline.affinity_by_default(
+            args.stage1_config)
     if use_affinity and not affinity_config:
-        affinity_config = affinity_config_for(args.stage1_config)
+        affinity_config = wsss_pipeline.affinity_config_for(args.stage1_config)
         if affinity_config is None:
             raise SystemExit(f'no AffinityNet config goes with {args.stage1_config}; give '
                              '--affinity-config or --no-affinity')

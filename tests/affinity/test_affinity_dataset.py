@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
+from affinity_test_utils import write_png
 from mmseg.registry import DATASETS
 from PIL import Image
 
 from projects.acr.affinity import LoadAffinityLabels
-
-from affinity_test_utils import write_png
 
 PIPELINE = [dict(type='LoadCheckedImageFromFile'), dict(type='LoadAffinityLabels'),
             dict(type='PackAffinityInputs')]

@@ -1,14 +1,13 @@
 import copy
 
 import torch
+from affinity_test_utils import TOY_CONFIG
 from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from projects.acr.affinity import AffinityGraph, AffinityNet
-
-from affinity_test_utils import TOY_CONFIG
 
 
 def toy_model():

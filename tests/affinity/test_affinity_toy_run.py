@@ -8,12 +8,11 @@ import sys
 
 import numpy as np
 import pytest
+from affinity_test_utils import REPO, TOY_CONFIG
 from PIL import Image
 from scipy import ndimage
 
 from projects.acr.pseudo_labels import save_cams
-
-from affinity_test_utils import REPO, TOY_CONFIG
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.sweeps import read_metric
+from projects.acr.toy_data import make_toy_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 

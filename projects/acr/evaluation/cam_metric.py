@@ -13,9 +13,8 @@ from .background_thresholds import (DEFAULT_FIXED_THRESHOLD, OFFICIAL_NUM_THRESH
                                     OFFICIAL_THRESHOLD_RANGE, best_threshold_index,
                                     sweep_thresholds, threshold_index)
 from .threshold_curve_plot import save_threshold_curve
-from .threshold_sweep import (_to_numpy, check_thresholds, confusion_from_histogram,
-                              iou_from_confusion, nanmean_last, precision_from_confusion,
-                              recall_from_confusion, threshold_histogram)
+from .threshold_sweep import (_to_numpy, confusion_from_histogram, iou_from_confusion, nanmean_last,
+                              precision_from_confusion, recall_from_confusion, threshold_histogram)
 
 
 def _field(obj: Any, key: str, default: Any = None) -> Any:

@@ -12,8 +12,8 @@ from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 from mmseg.registry import HOOKS
 
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.engine.hooks import AtomicCheckpointHook, AtomicLocalBackend
+from projects.acr.toy_data import make_toy_dataset
 from projects.acr.utils import find_latest_complete_checkpoint, is_complete_checkpoint
 
 ROOT = Path(__file__).resolve().parents[3]

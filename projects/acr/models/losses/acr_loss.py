@@ -5,8 +5,8 @@ import torch
 import torch.nn as nn
 from mmseg.registry import MODELS
 
-from ..utils import (affine_area_ratio, affine_token_correspondence, gather_pairs,
-                     gather_tokens, resample_pairs, resample_tokens)
+from ..utils import (affine_area_ratio, affine_token_correspondence, gather_pairs, gather_tokens,
+                     resample_pairs, resample_tokens)
 
 
 @MODELS.register_module()
