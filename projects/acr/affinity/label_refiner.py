@@ -1,5 +1,4 @@
 """Pseudo labels refined by AffinityNet's random walk, one resumable PNG per image."""
-import json
 import logging
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -13,7 +12,7 @@ from ..apis.cam_inferencer import InferenceSummary
 from ..pseudo_labels.background import background_score, check_class_ids
 from ..pseudo_labels.cam_io import cam_path, load_cams
 from ..pseudo_labels.label_writer import read_rgb, save_label_png
-from ..utils.atomic_io import atomic_open
+from ..utils.run_settings import check_recorded_settings
 from .random_walk import WALK_METHODS, walk_labels
 
 SETTINGS_FILE = 'refine_settings.json'
@@ -36,19 +35,7 @@ def check_refine_settings(out_dir: str, settings: Dict[str, Any], write: bool = 
     Raises:
         ValueError: The directory holds labels made with other settings.
     """
-    path = osp.join(out_dir, SETTINGS_FILE)
-    settings = json.loads(json.dumps(settings))
-    if osp.isfile(path):
-        with open(path, encoding='utf-8') as f:
-            old = json.load(f)
-        diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
-        if diff:
-            details = '; '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())
-            raise ValueError(f'{out_dir} holds labels refined with other settings ({details}). '
-                             f'Use another output directory, or delete {path} to mix them.')
-    elif write:
-        with atomic_open(path, 'w') as f:
-            json.dump(settings, f, indent=2)
+    check_recorded_settings(out_dir, settings, SETTINGS_FILE, 'labels refined', write)
 
 
 class AffinityLabelRefiner:

@@ -1,5 +1,4 @@
 """Class maps of a whole split written to disk, one resumable file per image."""
-import json
 import logging
 import os.path as osp
 import traceback
@@ -14,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from ..pseudo_labels.cam_io import cam_path, load_cams, save_cams
-from ..utils.atomic_io import atomic_open
+from ..utils.run_settings import check_recorded_settings
 from ..visualization.cam_overlay import OVERLAY_MODES, render_cam_overlay, save_overlay
 
 ON_ERROR = ('raise', 'skip')
@@ -104,19 +103,7 @@ def check_run_settings(out_dir: str, settings: Dict[str, Any], write: bool = Tru
     Raises:
         ValueError: The directory was filled with other settings.
     """
-    path = osp.join(out_dir, SETTINGS_FILE)
-    settings = json.loads(json.dumps(settings))  # tuples -> lists, as they are stored
-    if osp.isfile(path):
-        with open(path, encoding='utf-8') as f:
-            old = json.load(f)
-        diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
-        if diff:
-            details = '; '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in diff.items())
-            raise ValueError(f'{out_dir} holds class maps made with other settings ({details}). '
-                             f'Use another output directory, or delete {path} to mix them.')
-    elif write:
-        with atomic_open(path, 'w') as f:
-            json.dump(settings, f, indent=2)
+    check_recorded_settings(out_dir, settings, SETTINGS_FILE, 'class maps made', write)
 
 
 class _GuardedItems(Dataset):
