@@ -42,6 +42,9 @@ def parse_args() -> argparse.Namespace:
                         help='images of the evaluated split (VOC train: 1464)')
     parser.add_argument('--eval-thresholds', type=int, default=100,
                         help='background thresholds swept: 0, 1/T, ..., (T-1)/T')
+    parser.add_argument('--eval-workers', type=int, default=None,
+                        help='worker processes of the CAM evaluation '
+                        '(default: the CPUs, at most 8)')
     parser.add_argument('--gemm-size', type=int, default=None,
                         help='side of the square products of the GEMM peak '
                         '(2048 on CPU, 8192 on GPU)')
@@ -70,7 +73,8 @@ def main() -> None:
         config=args.config, device=args.device, img_size=args.img_size, batch=args.batch,
         classes=args.classes, workloads=tuple(args.workloads), repeats=args.repeats,
         warmup=args.warmup, eval_images=args.eval_images,
-        eval_thresholds=args.eval_thresholds, gemm_size=args.gemm_size,
+        eval_thresholds=args.eval_thresholds, eval_workers=args.eval_workers,
+        gemm_size=args.gemm_size,
         cfg_options=dict(args.cfg_options))
     record = benchmark.run_benchmark(settings)
     print(benchmark.format_markdown(record))

@@ -68,6 +68,9 @@ def parse_args() -> argparse.Namespace:
                         '<cam-dir>/threshold_curve_<list>.png; "none": no plot)')
     parser.add_argument('--json', help='write the summary as JSON here')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--workers', type=int, default=None,
+                        help='processes counting class maps (default: the CPUs, at most 8, '
+                        'one per 32 images)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
     return parser.parse_args()
@@ -113,7 +116,7 @@ def main() -> None:
         fixed = None if args.fixed_threshold < 0 else args.fixed_threshold
         evaluator = CAMFileEvaluator(classes, thresholds, fixed, args.ignore_index,
                                      args.on_missing)
-        result = evaluator.evaluate(args.cam_dir, items, progress)
+        result = evaluator.evaluate(args.cam_dir, items, progress, workers=args.workers)
         print(f'\nClass maps {args.cam_dir} on {list_name}: {result.num_images} images'
               f'{f", {len(result.missing)} missing (skipped)" if result.missing else ""}')
         print(f'mIoU {result.miou * 100:.2f}% at background threshold '

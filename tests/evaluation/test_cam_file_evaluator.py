@@ -164,3 +164,47 @@ def test_thresholds_from_range_matches_cam_metric():
     for n, rng in ((20, (0.0, 1.0)), (5, (0.2, 0.7))):
         np.testing.assert_array_equal(thresholds_from_range(n, rng),
                                       CAMMetric(num_thresholds=n, threshold_range=rng).thresholds)
+
+
+@pytest.mark.parametrize('dtype', [np.float16, np.float32])
+def test_image_histogram_equals_the_dense_histogram(dtype):
+    """Unsorted class ids, negative values and thresholds, absent classes tying at zero."""
+    from projects.acr.evaluation import threshold_histogram
+    rng = np.random.default_rng(4)
+    thresholds = np.array([-0.25, 0.0, 0.1, 0.5])
+    evaluator = CAMFileEvaluator(CLASSES, thresholds, fixed_threshold=None)
+    total = np.zeros((thresholds.size + 1, NUM_FG + 1, NUM_FG + 1), dtype=np.int64)
+    want = np.zeros_like(total)
+    for class_ids in ([2, 0], [3], [1, 3, 2], []):
+        class_ids = np.array(class_ids, dtype=np.int64)
+        cams = (rng.random((class_ids.size, 10, 12)) * 1.5 - 0.5).astype(dtype)
+        cams[:, :2] = 0.0  # zero maps tie with the absent classes
+        gt = rng.integers(0, NUM_FG + 1, size=(10, 12)).astype(np.uint8)
+        gt[rng.random((10, 12)) < 0.1] = 255
+        evaluator.accumulate(total, cams, class_ids, gt)
+        dense = np.zeros((NUM_FG, 10, 12), dtype=dtype)
+        dense[class_ids] = cams
+        want += threshold_histogram(dense, gt, thresholds)
+    np.testing.assert_array_equal(total, want)
+
+
+def test_sweep_in_worker_processes_equals_one_process(tmp_path):
+    rng = np.random.default_rng(5)
+    cam_dir, items = write_case(str(tmp_path), rng, num_images=12)
+    evaluator = CAMFileEvaluator(CLASSES)
+    one = evaluator.evaluate(cam_dir, items, progress=False, workers=1)
+    three = evaluator.evaluate(cam_dir, items, progress=False, workers=3)
+    np.testing.assert_array_equal(one.confusion, three.confusion)
+    with pytest.raises(ValueError, match='workers'):
+        evaluator.evaluate(cam_dir, items, progress=False, workers=0)
+
+
+def test_sweep_in_workers_names_the_bad_file(tmp_path):
+    rng = np.random.default_rng(6)
+    cam_dir, items = write_case(str(tmp_path), rng, num_images=6)
+    bad = np.full((9, 9), 7, dtype=np.uint8)  # class 7 does not exist
+    Image.fromarray(bad).save(items[3][1])
+    save_cams(cam_path(cam_dir, items[3][0]), np.zeros((0, 9, 9)), np.zeros(0, np.int64),
+              np.zeros(NUM_FG))
+    with pytest.raises(ValueError, match=r'img3\.png.*\[7\]'):
+        CAMFileEvaluator(CLASSES).evaluate(cam_dir, items, progress=False, workers=2)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from projects.acr.evaluation.threshold_sweep import (_count_below, _max_and_argmax,
-                                                     _rank_and_argmax_half, threshold_histogram)
+from projects.acr.evaluation.threshold_sweep import (_count_below, _max_and_argmax, _pixel_index,
+                                                     threshold_histogram)
 
 
 def plain_histogram(cams, gt, thresholds, ignore_index=255):
@@ -40,17 +40,25 @@ def test_histogram_equals_plain_computation(thresholds, dtype):
         threshold_histogram(cams, gt, thresholds), plain_histogram(cams, gt, thresholds))
 
 
-def test_half_maps_with_negative_values_and_signed_zeros():
+@pytest.mark.parametrize('k', [1, 2, 4])
+def test_half_maps_with_negative_values_and_signed_zeros(k):
     rng = np.random.default_rng(1)
-    cams = (rng.random((4, 30, 30)) * 2 - 1).astype(np.float16)
+    cams = (rng.random((k, 30, 30)) * 2 - 1).astype(np.float16)
     cams[0, :3] = -0.0
-    cams[1, :3] = 0.0  # -0 and +0 are equal: the first class wins
+    cams[-1, 3:6] = 0.0  # -0 and +0 are equal: the first class wins
     thresholds = np.array([-0.5, -0.0, 0.0, 0.25, 0.5])
-    flat = cams.reshape(4, -1)
-    rank, best = _rank_and_argmax_half(flat, thresholds.astype(np.float16))
-    np.testing.assert_array_equal(best, flat.argmax(axis=0))
-    want = np.searchsorted(thresholds.astype(np.float16), flat.max(axis=0), side='left')
-    np.testing.assert_array_equal(rank, want)
+    flat = cams.reshape(k, -1)
+    stride = 7
+    index = _pixel_index(list(flat), thresholds, stride)
+    rank = np.searchsorted(thresholds.astype(np.float16), flat.max(axis=0), side='left')
+    np.testing.assert_array_equal(index, rank * stride + 1 + flat.argmax(axis=0))
+
+
+def test_half_maps_with_negative_zeros_only():
+    cams = np.array([[-0.0, 0.25, -0.0], [0.0, 0.5, 0.125]], dtype=np.float16)
+    thresholds = np.array([0.0, 0.2])
+    index = _pixel_index(list(cams), thresholds, stride=3)
+    np.testing.assert_array_equal(index, [0 * 3 + 1, 2 * 3 + 2, 1 * 3 + 2])
 
 
 def test_count_below_equals_searchsorted():
@@ -66,6 +74,6 @@ def test_count_below_equals_searchsorted():
 def test_max_and_argmax_keeps_the_first_maximum(k):
     rng = np.random.default_rng(3)
     flat = np.round(rng.random((k, 500)) * 4) / 4  # many ties
-    score, best = _max_and_argmax(flat)
-    np.testing.assert_array_equal(best, flat.argmax(axis=0))
+    score, best = _max_and_argmax(list(flat))
+    np.testing.assert_array_equal(0 if best is None else best, flat.argmax(axis=0))
     np.testing.assert_array_equal(score, flat.max(axis=0))

@@ -1,12 +1,17 @@
+import glob
 import json
 import os
 import os.path as osp
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from projects.acr.datasets.toy_meta import TOY_CLASSES
 from projects.acr.pipeline import (PipelineSettings, build_steps, final_checkpoint, plan,
                                    run_pipeline)
 from projects.acr.pipeline.wsss_pipeline import load_config
+from projects.acr.pseudo_labels import dense_cams, load_cams
 from projects.acr.toy_data import make_toy_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -78,13 +83,47 @@ def test_missing_split_list_names_the_file(toy_root, tmp_path):
         build_steps(settings)
 
 
+def _plain_miou(masks, preds):
+    """mIoU in percent over the classes in the masks or predictions; 255 is not scored."""
+    num = len(TOY_CLASSES)
+    conf = np.zeros((num, num), np.int64)
+    for gt, pred in zip(masks, preds):
+        keep = (gt != 255) & (pred != 255)
+        conf += np.bincount(gt[keep].astype(np.int64) * num + pred[keep],
+                            minlength=num * num).reshape(num, num)
+    union = conf.sum(0) + conf.sum(1) - np.diag(conf)
+    present = union > 0
+    return 100 * float(np.mean(np.diag(conf)[present] / union[present]))
+
+
+def _last_logged(work_dir, key):
+    """The last value of ``key`` in the newest run's scalars.json, read line by line."""
+    path = sorted(glob.glob(osp.join(str(work_dir), '2*', 'vis_data', 'scalars.json')))[-1]
+    values = [rec[key] for rec in map(json.loads, open(path)) if key in rec]
+    return values[-1]
+
+
 @pytest.mark.slow
 def test_pipeline_end_to_end_then_skips_and_reruns_one_step(toy_root, tmp_path, monkeypatch):
     monkeypatch.setenv('WANDB_MODE', 'disabled')  # the tools' subprocesses inherit it
     settings = _settings(toy_root, tmp_path)
     figures = run_pipeline(settings, log=lambda msg: None)
-    for key in ('val_cam_mIoU', 'cam_mIoU', 'pseudo_label_mIoU', 'segmentation_mIoU'):
-        assert figures[key] is not None and 0 <= figures[key] <= 100, key
+    # The report's figures are those of the files the steps wrote, recomputed plainly.
+    ids = open(osp.join(toy_root, 'ImageSets/Segmentation/train.txt')).read().split()
+    masks = [np.asarray(Image.open(osp.join(toy_root, 'SegmentationClassAug', f'{i}.png')))
+             for i in ids]
+    labels = [np.asarray(Image.open(tmp_path / 'pseudo_labels' / f'{i}.png')) for i in ids]
+    assert figures['pseudo_label_mIoU'] == pytest.approx(_plain_miou(masks, labels), abs=1e-6)
+    thr = figures['cam_best_threshold']
+    preds = []
+    for i in ids:
+        data = load_cams(str(tmp_path / 'cams' / f'{i}.npz'))
+        cams = dense_cams(data['cams'], data['class_ids'], len(TOY_CLASSES) - 1)
+        preds.append(np.where(cams.max(0) > np.float32(thr), cams.argmax(0) + 1, 0))
+    assert figures['cam_mIoU'] == pytest.approx(_plain_miou(masks, preds), abs=1e-6)
+    assert figures['val_cam_mIoU'] == _last_logged(tmp_path / 'stage1', 'cam/mIoU')
+    seg = json.load(open(tmp_path / 'eval' / 'segmentation.json'))
+    assert figures['segmentation_mIoU'] == seg['metrics']['mIoU']
     report = json.load(open(tmp_path / 'report.json'))
     assert {s['status'] for s in report['steps'].values()} == {'done'}
     assert (tmp_path / 'report.md').read_text().count('| 1 |') == 3

@@ -93,8 +93,13 @@ def test_local_sweep_two_trials_table_and_rerun(tmp_path):
         assert marker['params'] == {'model.acr_loss.loss_weight': alpha, 'randomness.seed': 0}
         assert f'model.acr_loss.loss_weight={alpha}' in marker['command']
         metric = read_metric(trial_dir, 'cam/mIoU')
-        assert metric['count'] == 1 and 0 <= metric['best'] <= 100
+        logged = [json.loads(line) for line in open(_launches(trial_dir)[0])]
+        assert metric['count'] == 1
+        assert metric['best'] == [r['cam/mIoU'] for r in logged if 'cam/mIoU' in r][0]
         assert marker['best'] == metric['best']
+        # The swept weight reached the model: only a nonzero one builds the ACR terms.
+        acr_logged = any('loss_intensity' in r for r in logged)
+        assert acr_logged == (alpha != 0), (name, sorted(logged[0]))
         best[name] = metric['best']
 
     with open(osp.join(sweep_dir, 'results.md')) as f:

@@ -17,6 +17,7 @@ WORKLOADS = {
     'train_bf16': ('stage-1 training step (2 views)', 'bf16'),
     'maps': ('class maps of one image (flip, refine, upsample)', 'fp32'),
     'cam_eval': ('CAM evaluation (threshold sweep over the split)', 'fp32'),
+    'cam_eval_1t': ('CAM evaluation in one process', 'fp32'),
     'timm_fp32': ('plain timm forward+backward (2 views, fused attention)', 'fp32'),
 }
 DEFAULT_WORKLOADS = ('train_fp32', 'train_bf16', 'maps', 'cam_eval')
@@ -37,6 +38,8 @@ class BenchmarkSettings:
         warmup (int): Untimed rounds first.
         eval_images (int): Images of the evaluated split (VOC train: 1,464).
         eval_thresholds (int): Background thresholds swept (0, 0.01, ..., 0.99).
+        eval_workers (int, optional): Worker processes of the evaluation (``cam_eval``); defaults
+            to the CPUs available, at most 8. ``cam_eval_1t`` always uses one.
         gemm_size (int, optional): Side of the square products of the GEMM peak.
         cfg_options (dict): Overrides of the config.
     """
@@ -51,6 +54,7 @@ class BenchmarkSettings:
     warmup: int = 1
     eval_images: int = 1464
     eval_thresholds: int = 100
+    eval_workers: Optional[int] = None
     gemm_size: Optional[int] = None
     cfg_options: Dict = field(default_factory=dict)
 
@@ -59,7 +63,7 @@ def _items_per_call(name: str, settings: BenchmarkSettings) -> int:
     """Images one call of a workload handles."""
     if name == 'maps':
         return 1
-    if name == 'cam_eval':
+    if name in ('cam_eval', 'cam_eval_1t'):
         return settings.eval_images
     return settings.batch
 
@@ -73,7 +77,7 @@ def build_workloads(settings: BenchmarkSettings,
     device = torch.device(settings.device)
     fns: Dict[str, Callable[[], None]] = {}
     model = None
-    if any(w != 'cam_eval' for w in settings.workloads):
+    if any(not w.startswith('cam_eval') for w in settings.workloads):
         model = build_model(cfg, device)
     for name in settings.workloads:
         if name in ('train_fp32', 'train_bf16'):
@@ -83,7 +87,11 @@ def build_workloads(settings: BenchmarkSettings,
             fns[name] = class_maps(model, settings.img_size, settings.classes)
         elif name == 'cam_eval':
             fns[name] = cam_evaluation(settings.eval_images, settings.eval_thresholds,
-                                       cfg.model.head.num_classes)
+                                       cfg.model.head.num_classes,
+                                       workers=settings.eval_workers)
+        elif name == 'cam_eval_1t':
+            fns[name] = cam_evaluation(settings.eval_images, settings.eval_thresholds,
+                                       cfg.model.head.num_classes, workers=1)
         elif name == 'timm_fp32':
             fns[name] = timm_step(cfg, device, settings.img_size, settings.batch,
                                   settings.classes)
@@ -99,6 +107,8 @@ def _ratios(times: Dict[str, List[float]]) -> Dict[str, Dict[str, object]]:
          "one image's maps / one fp32 training step"),
         ('ACR step / plain timm', 'train_fp32', 'timm_fp32',
          'ACR training step / plain forward+backward'),
+        ('evaluation workers speed-up', 'cam_eval_1t', 'cam_eval',
+         'one-process sweep time / sweep time with worker processes'),
     ]
     out = {}
     for label, num, den, meaning in wanted:
@@ -136,7 +146,7 @@ def run_benchmark(settings: BenchmarkSettings) -> Dict[str, object]:
 
     fns = build_workloads(settings, cfg)
     # Counting runs each workload once more; it also warms up allocators and kernels.
-    flops = {name: (count_flops(fn) if name != 'cam_eval' else None)
+    flops = {name: (count_flops(fn) if not name.startswith('cam_eval') else None)
              for name, fn in fns.items()}
     timed = run_interleaved(fns, device, settings.repeats, settings.warmup,
                             after_round=sample_peaks)

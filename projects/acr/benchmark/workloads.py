@@ -4,7 +4,7 @@ Each builder returns a callable that performs one measured unit of work on prepa
 inputs, so the timing covers the computation and nothing of the set-up.
 """
 import copy
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -181,20 +181,24 @@ def synthetic_cam_images(num_distinct: int,
 def cam_evaluation(num_images: int,
                    num_thresholds: int,
                    num_classes: int,
-                   num_distinct: int = 64) -> Callable[[], None]:
+                   num_distinct: int = 64,
+                   workers: Optional[int] = None) -> Callable[[], None]:
     """The one-pass background-threshold sweep over a split's class maps.
 
-    What ``tools/eval_cam.py`` computes per image (:meth:`CAMFileEvaluator.accumulate`:
-    one histogram over every threshold) and then over the split (the confusion matrix
-    and mIoU of each threshold), on maps held in memory: reading and decompressing the
-    files is left out. ``num_distinct`` synthetic images are cycled through, so the data
-    (several MB per image pair in the working set) do not fit in the caches either way.
+    What ``tools/eval_cam.py`` computes (:meth:`CAMFileEvaluator.sweep`: one histogram
+    over every threshold per image, counted in worker processes, then the confusion matrix and
+    mIoU of each threshold over the split), on maps held in memory: reading and
+    decompressing the files is left out. ``num_distinct`` synthetic images are cycled
+    through, so the data (several MB per image pair in the working set) do not fit in
+    the caches either way.
 
     Args:
         num_images (int): Images in the split (1,464 for VOC train).
         num_thresholds (int): Thresholds 0, 1/T, ..., (T-1)/T.
         num_classes (int): Foreground classes.
         num_distinct (int): Distinct synthetic images.
+        workers (int, optional): Processes, as ``tools/eval_cam.py --workers``; defaults
+            to the CPUs available, at most 8.
 
     Returns:
         Callable: One whole-split evaluation per call.
@@ -207,13 +211,13 @@ def cam_evaluation(num_images: int,
     names = ['background'] + [f'class_{i}' for i in range(num_classes)]
     evaluator = CAMFileEvaluator(names, thresholds=threshold_grid(num_thresholds, (0.0, 1.0)),
                                  fixed_threshold=None)
-    shape = (evaluator.thresholds.size + 1, num_classes + 1, num_classes + 1)
+
+    def load(i: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+        item = images[i % len(images)]
+        return item['cams'], item['class_ids'], item['gt'], f'synthetic image {i}'
 
     def run() -> None:
-        total = np.zeros(shape, dtype=np.int64)
-        for i in range(num_images):
-            item = images[i % len(images)]
-            evaluator.accumulate(total, item['cams'], item['class_ids'], item['gt'])
+        total = evaluator.sweep(load, range(num_images), workers=workers, progress=False)
         miou_from_confusion(confusion_from_histogram(total))
 
     return run

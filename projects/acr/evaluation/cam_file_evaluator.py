@@ -1,17 +1,22 @@
 """mIoU of class-map files against ground-truth masks, with a background-threshold sweep."""
-from typing import Dict, List, Optional, Sequence, Tuple
+import os
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 from tqdm import tqdm
 
 from ..datasets.label_cache import read_label_mask
 from ..pseudo_labels.cam_io import CAM_SUFFIX, load_cams
+from ..utils.forked_sum import fork_available, sum_in_forks
 from .background_thresholds import (DEFAULT_FIXED_THRESHOLD, best_threshold_index, sweep_thresholds,
                                     threshold_grid, threshold_index)
-from .prediction_files import match_prediction_files
+from .prediction_files import PredictionPair, match_prediction_files
 from .segmentation_report import SegmentationReport
 from .threshold_curve_plot import save_threshold_curve
-from .threshold_sweep import confusion_from_histogram, miou_from_confusion, threshold_histogram
+from .threshold_sweep import (check_mask_values, confusion_from_histogram, miou_from_confusion,
+                              value_histogram)
+
+T = TypeVar('T')
 
 DEFAULT_THRESHOLDS = tuple(threshold_grid())  # the official 0.00, 0.01, ..., 0.59
 
@@ -121,22 +126,26 @@ class CAMFileEvaluator:
     def num_fg(self) -> int:
         return len(self.class_names) - 1
 
-    def accumulate(self, total: np.ndarray, cams: np.ndarray, class_ids: np.ndarray,
-                   gt: np.ndarray, source: str = 'class maps') -> None:
-        """Adds one image's threshold histogram to ``total``, in place.
+    def image_histogram(self, cams: np.ndarray, class_ids: np.ndarray, gt: np.ndarray,
+                        source: str = 'class maps'
+                        ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One image's threshold histogram over the classes it uses.
 
-        Only the classes stored or annotated in the image are handed to
-        :func:`threshold_histogram` and the result is scattered into the full class axes:
-        the counts equal those of the dense (C, H, W) maps (absent classes are zero, and
-        class 0 is kept so that all-zero pixels get the same arg-max), while COCO-sized
-        class sets cost no more than the few classes present.
+        Only the rows of the mask values present and the maps stored are counted: the
+        counts equal those of :func:`threshold_histogram` on the dense (C, H, W) maps
+        (absent classes all zero) restricted to these axes, while COCO-sized class sets
+        cost no more than the few classes present. The dense arg-max over absent classes
+        is that of the first absent class, so one all-zero map stands for all of them.
 
         Args:
-            total (np.ndarray): int64 (T + 1, C + 1, C + 1) running histogram.
             cams (np.ndarray): (K, H, W) maps of the classes ``class_ids``.
             class_ids (np.ndarray): (K,) foreground indices counted from 0.
             gt (np.ndarray): (H, W) mask: 0 background, 1..C classes, ``ignore_index``.
             source (str): Names the files in error messages.
+
+        Returns:
+            tuple[np.ndarray, np.ndarray, np.ndarray]: int64 (T + 1, R, M + 1) counts,
+            the (R,) full-axis rows and the (M + 1,) full-axis columns they belong to.
         """
         num_fg = self.num_fg
         class_ids = np.asarray(class_ids).reshape(-1)
@@ -148,52 +157,131 @@ class CAMFileEvaluator:
         if cams.ndim != 3 or cams.shape[0] != class_ids.size or cams.shape[1:] != gt.shape:
             raise ValueError(f'{source}: maps of shape {cams.shape} for {class_ids.size} '
                              f'classes do not match the mask of shape {gt.shape}')
-        if gt.dtype in (np.uint8, np.uint16):  # mask PNGs: counting beats sorting
-            values = np.flatnonzero(np.bincount(gt.reshape(-1)))
-        else:
-            values = np.unique(gt)
-        bad = values[((values < 0) | (values > num_fg)) & (values != self.ignore_index)]
-        if bad.size:
-            raise ValueError(f'{source}: mask values {bad.tolist()} are outside [0, {num_fg}] '
-                             f'and are not the ignore index {self.ignore_index}')
-        gt_fg = values[(values > 0) & (values != self.ignore_index)] - 1
-        used = np.union1d(np.union1d(class_ids, gt_fg), [0]).astype(np.int64)  # (U,) sorted
-        compact = np.zeros((used.size, ) + gt.shape, dtype=cams.dtype)
-        compact[np.searchsorted(used, class_ids)] = cams
-        lut = np.zeros(int(max(values.max(), self.ignore_index, num_fg)) + 1, dtype=np.int64)
-        lut[used + 1] = np.arange(1, used.size + 1)
-        lut[self.ignore_index] = self.ignore_index
-        hist = threshold_histogram(compact, lut[gt], self.thresholds, self.ignore_index)
-        axes = np.concatenate([[0], used + 1])
-        total[:, axes[:, None], axes[None, :]] += hist
+        order = np.argsort(class_ids, kind='stable')
+        map_ids = class_ids[order].astype(np.int64)
+        maps = [cams[i].reshape(-1) for i in order]
+        if maps and not np.issubdtype(maps[0].dtype, np.floating):
+            maps = [m.astype(np.float64) for m in maps]
+        absent = np.flatnonzero(~np.isin(np.arange(num_fg), map_ids))
+        if absent.size:
+            slot = int(np.searchsorted(map_ids, absent[0]))
+            dtype = maps[0].dtype if maps else np.float32
+            maps.insert(slot, np.zeros(gt.size, dtype=dtype))
+            map_ids = np.insert(map_ids, slot, absent[0])
+        values, counts = value_histogram(maps, gt, self.thresholds)
+        check_mask_values(values, num_fg, self.ignore_index, source)
+        keep = values != self.ignore_index
+        rows = values[keep].astype(np.int64)
+        hist = counts[:, keep]
+        return hist, rows, np.concatenate([[0], map_ids + 1])
+
+    def accumulate(self, total: np.ndarray, cams: np.ndarray, class_ids: np.ndarray,
+                   gt: np.ndarray, source: str = 'class maps') -> None:
+        """Adds one image's threshold histogram (:meth:`image_histogram`) to ``total``.
+
+        Args:
+            total (np.ndarray): int64 (T + 1, C + 1, C + 1) running histogram, in place.
+            cams (np.ndarray): (K, H, W) maps of the classes ``class_ids``.
+            class_ids (np.ndarray): (K,) foreground indices counted from 0.
+            gt (np.ndarray): (H, W) mask: 0 background, 1..C classes, ``ignore_index``.
+            source (str): Names the files in error messages.
+        """
+        hist, rows, columns = self.image_histogram(cams, class_ids, gt, source)
+        total[:, rows[:, None], columns[None, :]] += hist
+
+    def sweep(self,
+              load: Callable[[T], Tuple[np.ndarray, np.ndarray, np.ndarray, str]],
+              items: Sequence[T],
+              workers: Optional[int] = None,
+              progress: bool = True) -> np.ndarray:
+        """The summed threshold histogram of many images, counted in worker processes.
+
+        Each worker (forked, so ``load`` and the items are shared, not pickled) counts
+        every ``workers``-th image and returns its summed histogram; integer sums make
+        the result identical to one process's. Threads would not help: the counting is
+        many short numpy calls, each taking the GIL back.
+
+        Args:
+            load (Callable): Maps an item to ``(cams, class_ids, gt, source)``.
+            items (Sequence): One item per image.
+            workers (int, optional): Processes. By default the CPUs available (at most
+                8), fewer for short lists (one per 32 images). One counts here, as do
+                systems without fork.
+            progress (bool): Show a progress bar.
+
+        Returns:
+            np.ndarray: int64 (T + 1, C + 1, C + 1) histogram.
+        """
+        num_classes = self.num_fg + 1
+        shape = (self.thresholds.size + 1, num_classes, num_classes)
+        if workers is None:
+            workers = max(1, min(default_workers(), len(items) // 32))
+        if workers < 1:
+            raise ValueError(f'workers must be >= 1, got {workers}')
+        if not fork_available():
+            workers = 1
+        workers = max(1, min(workers, len(items)))
+
+        def share(rank: int, tick: Callable[[int], None]) -> np.ndarray:
+            total = np.zeros(shape, dtype=np.int64)
+            done = 0
+            for i in range(rank, len(items), workers):
+                cams, class_ids, gt, source = load(items[i])
+                self._add(total, self.image_histogram(cams, class_ids, gt, source))
+                done += 1
+                if done % 16 == 0:
+                    tick(16)
+            tick(done % 16)
+            return total
+
+        with tqdm(total=len(items), desc='evaluating class maps', unit='img',
+                  disable=not progress) as bar:
+            if workers == 1:
+                return share(0, bar.update)
+            return sum_in_forks(share, workers, on_progress=bar.update)
+
+    @staticmethod
+    def _add(total: np.ndarray, counted: Tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        hist, rows, columns = counted
+        total[:, rows[:, None], columns[None, :]] += hist
 
     def evaluate(self,
                  cam_dir: str,
                  items: Sequence[Tuple[str, str]],
-                 progress: bool = True) -> CAMEvalResult:
+                 progress: bool = True,
+                 workers: Optional[int] = None) -> CAMEvalResult:
         """Reads each image's class maps and mask once and sweeps every threshold.
 
         Args:
             cam_dir (str): Directory of ``<img_id>.npz`` files.
             items (Sequence[tuple[str, str]]): ``(img_id, mask_path)`` of every image.
             progress (bool): Show a progress bar.
+            workers (int, optional): Processes reading and counting; see :meth:`sweep`.
 
         Returns:
             CAMEvalResult: Curve, best threshold and per-class metrics.
         """
         pairs, missing = match_prediction_files(cam_dir, items, CAM_SUFFIX, self.on_missing,
                                                 kind='class-map')
-        num_t = self.thresholds.size
-        num_classes = self.num_fg + 1
-        total = np.zeros((num_t + 1, num_classes, num_classes), dtype=np.int64)
-        for pair in tqdm(pairs, desc='evaluating class maps', unit='img', disable=not progress):
+
+        def load(pair: PredictionPair) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str]:
             data = load_cams(pair.pred_path)
-            gt = read_label_mask(pair.gt_path)
-            self.accumulate(total, data['cams'], data['class_ids'], gt,
-                            source=f'{pair.pred_path} vs {pair.gt_path}')
+            return (data['cams'], data['class_ids'], read_label_mask(pair.gt_path),
+                    f'{pair.pred_path} vs {pair.gt_path}')
+
+        total = self.sweep(load, pairs, workers=workers, progress=progress)
         return CAMEvalResult(self.thresholds, confusion_from_histogram(total), self.class_names,
                              num_images=len(pairs), missing=missing,
                              fixed_threshold=self.fixed_threshold)
+
+
+def default_workers() -> int:
+    """Threads for an evaluation: the CPUs this process may use, at most 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus))
 
 
 def thresholds_from_range(num_thresholds: int,

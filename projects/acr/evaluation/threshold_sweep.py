@@ -20,8 +20,9 @@ Every confusion matrix here is indexed ``[..., gt, pred]`` (rows are the
 ground truth, columns the prediction) over ``C + 1`` classes, background
 first.
 """
+import functools
 import warnings
-from typing import Any, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -102,46 +103,109 @@ def threshold_histogram(cams: ArrayLike,
         raise ValueError(f'gt of shape {gt.shape} does not match cams of shape {cams.shape}')
     num_fg = cams.shape[0]
     num_classes = num_fg + 1
-    num_t = t.size
+    flat = cams.reshape(num_fg, gt.size)
+    if num_fg and not np.issubdtype(flat.dtype, np.floating):
+        flat = flat.astype(np.float64)
+    values, counts = value_histogram(list(flat), gt, t)
+    check_mask_values(values, num_fg, ignore_index)
+    keep = values != ignore_index
+    hist = np.zeros((t.size + 1, num_classes, num_classes), dtype=np.int64)
+    hist[:, values[keep]] = counts[:, keep]
+    return hist
 
-    gt = gt.reshape(-1).astype(np.int64, copy=False)
-    valid = gt != ignore_index
-    # Negative labels wrap to huge ones as uint64: one comparison finds both kinds.
-    outside = gt.view(np.uint64) > num_fg
-    outside &= valid
-    if outside.any():
-        bad = np.unique(gt[outside])
-        raise ValueError(f'gt labels {bad.tolist()} are outside [0, {num_fg}] and are not the '
-                         f'ignore index {ignore_index}')
 
-    num_bins = (num_t + 1) * num_classes * num_classes
-    if num_fg == 0:
-        # Without foreground classes every pixel is background at any threshold:
-        # rank 0 puts it in the background column of every confusion matrix.
-        index = gt * num_classes
+def check_mask_values(values: np.ndarray, num_fg: int, ignore_index: int,
+                      source: str = 'gt') -> None:
+    """Raises ValueError naming the mask values outside [0, num_fg] and not ignored."""
+    bad = values[((values < 0) | (values > num_fg)) & (values != ignore_index)]
+    if bad.size:
+        raise ValueError(f'{source}: mask values {bad.tolist()} are outside [0, {num_fg}] and are '
+                         f'not the ignore index {ignore_index}')
+
+
+def value_histogram(maps: Sequence[np.ndarray], gt: np.ndarray,
+                    thresholds: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Histogram over (threshold rank, mask value, map column + 1) of all pixels.
+
+    The shared core of :func:`threshold_histogram` and of evaluators that keep only the
+    classes an image uses. Everything per pixel is one ``int64`` index
+    ``(value * (T + 1) + rank) * (K + 1) + 1 + arg-max``, counted by one ``bincount``.
+    The mask values found are part of the result, so that the caller checks them and
+    drops the ignored ones after counting: a uint8 mask is neither searched for its
+    values nor compressed by a mask of valid pixels, and pixels of one value (mostly
+    background) count into one contiguous block.
+
+    Args:
+        maps (Sequence[np.ndarray]): K (N,) maps of one floating dtype, in the order in
+            which ties are broken (the first maximum wins); column ``j + 1`` is map ``j``.
+        gt (np.ndarray): Integer mask of N pixels, any shape.
+        thresholds (np.ndarray): (T,) float64 ascending.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: The V distinct mask values, ascending, and the
+        int64 (T + 1, V, K + 1) counts; column 0 is empty unless K = 0.
+    """
+    g = gt.reshape(-1)
+    if not np.issubdtype(g.dtype, np.integer):
+        g = g.astype(np.int64)
+    num_columns = len(maps) + 1
+    block = (thresholds.size + 1) * num_columns  # the bins of one mask value
+    if maps:
+        index = _pixel_index(maps, thresholds, num_columns)
+    else:  # every pixel is background at any threshold: rank 0, column 0
+        index = np.zeros(g.size, dtype=np.int64)
+    if g.dtype == np.uint8:
+        index += np.multiply(g, block, dtype=np.int64)
+        counts = np.bincount(index, minlength=256 * block).reshape(256, -1)
+        values = np.flatnonzero(counts.any(axis=1))
+        counts = counts[values]
     else:
-        flat = cams.reshape(num_fg, -1)
-        if not np.issubdtype(flat.dtype, np.floating):
-            flat = flat.astype(np.float64)
-        # Comparing in the score dtype keeps "equal to the threshold" exact for
-        # values that the user wrote as the same literal.
-        t_cast = t.astype(flat.dtype)
-        if flat.dtype == np.float16:
-            score_rank, best = _rank_and_argmax_half(flat, t_cast)
-        else:
-            score, best = _max_and_argmax(flat)
-            score_rank = _count_below(t_cast, score)
-        index = score_rank.astype(np.int64)  # a new array: updated in place below
-        index *= num_classes
-        index += gt
-        index *= num_classes
-        index += best
+        values = np.unique(g)
+        lo, hi = (int(values[0]), int(values[-1])) if values.size else (0, 0)
+        if hi - lo < 1 << 20:
+            rows = np.zeros(hi - lo + 1, dtype=np.int64)
+            rows[values - lo] = np.arange(values.size) * block
+            index += np.take(rows, g - lo if lo else g)
+        else:  # sparse values: search instead of a table over their range
+            index += np.searchsorted(values, g) * block
+        counts = np.bincount(index, minlength=values.size * block)
+    counts = counts.reshape(values.size, thresholds.size + 1, num_columns)
+    return values, counts.transpose(1, 0, 2)
+
+
+def _pixel_index(maps: Sequence[np.ndarray], thresholds: np.ndarray, stride: int) -> np.ndarray:
+    """``rank * stride + 1 + arg-max`` per pixel, with ``rank = #{i : t_i < max}``.
+
+    Args:
+        maps (Sequence[np.ndarray]): K >= 1 (N,) maps of one floating dtype.
+        thresholds (np.ndarray): (T,) float64 ascending.
+        stride (int): Histogram bins per threshold rank.
+
+    Returns:
+        np.ndarray: int64 (N,), a new array.
+    """
+    dtype = maps[0].dtype
+    t_cast = thresholds.astype(dtype)
+    if dtype == np.float16:
+        # numpy computes on float16 in software; integer keys ordered as the values
+        # are compared instead, exactly and vectorised.
+        bits = [m.view(np.uint16) for m in maps]
+        t_bits = t_cast.view(np.uint16)
+        top = [int(b.max(initial=0)) for b in bits]
+        signed = max(top) > 0x8000 or bool((t_bits > 0x8000).any())
+        keys = [_half_keys(b, signed, has_sign_bit=m >= 0x8000) for b, m in zip(bits, top)]
+        score, best = _max_and_argmax(keys)
+        table = _half_rank_table(t_bits.tobytes(), signed) * stride
+        table += 1
+        index = np.take(table, score)
+    else:
+        score, best = _max_and_argmax(maps)
+        index = _count_below(t_cast, score)
+        index *= stride
         index += 1
-    # Ignored pixels go to one extra bin that is dropped, instead of compressing every
-    # per-pixel array by the mask.
-    np.putmask(index, ~valid, num_bins)
-    hist = np.bincount(index, minlength=num_bins + 1)[:num_bins]
-    return hist.astype(np.int64, copy=False).reshape(num_t + 1, num_classes, num_classes)
+    if best is not None:
+        index += best
+    return index
 
 
 def _count_below(thresholds: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -181,82 +245,74 @@ def _count_below(thresholds: np.ndarray, score: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _half_keys(bits: np.ndarray, signed: bool) -> np.ndarray:
+def _half_keys(bits: np.ndarray, signed: bool, has_sign_bit: bool) -> np.ndarray:
     """uint16 keys ordered as the float16 values with these bits are (finite values).
 
-    numpy computes on float16 in software; comparing integer keys instead is vectorised
-    and exact. Without negative values the bits are ordered already (-0 is folded onto
-    +0); with them, the sign-magnitude bits are folded into one increasing order.
+    Comparing integer keys is vectorised and exact. Without negative values the bits
+    are ordered already (-0 is folded onto +0); with them, the sign-magnitude bits are
+    folded into one increasing order.
 
     Args:
         bits (np.ndarray): uint16 view of float16 values.
         signed (bool): Whether any value (of everything compared) is below -0.
+        has_sign_bit (bool): Whether any of ``bits`` has its sign bit set (e.g. -0).
     """
     if not signed:
-        return bits & 0x7FFF if bits.size and bits.max() >= 0x8000 else bits
+        return bits & 0x7FFF if has_sign_bit else bits
     return np.where(bits > 0x8000, 0x7FFF - (bits & 0x7FFF), bits | 0x8000).astype(np.uint16)
 
 
-def _rank_and_argmax_half(flat: np.ndarray,
-                          thresholds: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Threshold rank of the per-pixel maximum and its first row, for float16 maps.
+@functools.lru_cache(maxsize=16)
+def _half_rank_table(threshold_bits: bytes, signed: bool) -> np.ndarray:
+    """``#{i : t_key[i] < key}`` for all 65536 float16 keys (:func:`_half_keys`).
+
+    Cached: an evaluation sweeps the same thresholds over every image. The table is
+    read-only; callers scale a copy.
 
     Args:
-        flat (np.ndarray): (K, N) float16 maps, K >= 1.
-        thresholds (np.ndarray): (T,) ascending float16.
+        threshold_bits (bytes): The uint16 bits of the (T,) ascending float16 thresholds.
+        signed (bool): As for :func:`_half_keys`.
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: int64 (N,) ``#{i : thresholds[i] < max}`` and
-        int64 (N,) the first row attaining the maximum.
+        np.ndarray: int64 (65536,) ranks.
     """
-    bits = flat.view(np.uint16)
-    t_bits = thresholds.view(np.uint16)
-    signed = bool(bits.size and bits.max() > 0x8000) or bool((t_bits > 0x8000).any())
-    keys = _half_keys(bits, signed)
-    k = keys.shape[0]
-    if k <= 256:
-        # One vectorised max over (key, 255 - row) packed in 32 bits: the larger key
-        # wins, and among equal keys the smaller row, as argmax's first maximum.
-        packed = keys.astype(np.uint32)
-        packed <<= 8
-        packed |= (255 - np.arange(k, dtype=np.uint32))[:, None]
-        top = packed.max(axis=0)
-        best = 255 - (top & 0xFF).astype(np.int64)
-        top >>= 8
-        score = top
-    else:
-        score, best = _max_and_argmax(keys)
-    # rank(key) = #{i : t_key[i] < key}, tabulated over all 65536 keys.
-    counts = np.bincount(_half_keys(t_bits, signed).astype(np.int64), minlength=1 << 16)
-    # int32 halves the table (256 KiB) that the per-pixel lookups hit at random.
-    table = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
-    return table[score], best
+    t_bits = np.frombuffer(threshold_bits, dtype=np.uint16)
+    keys = _half_keys(t_bits, signed, has_sign_bit=bool((t_bits >= 0x8000).any()))
+    counts = np.bincount(keys.astype(np.int64), minlength=1 << 16)
+    table = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    table.setflags(write=False)
+    return table
 
 
-def _max_and_argmax(flat: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-column maximum and the first row that attains it.
+def _max_and_argmax(maps: Sequence[np.ndarray]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Per-pixel maximum over the maps and the first map that attains it.
 
     ``argmax(axis=0)`` walks a C-contiguous (K, N) array across its rows for every
     column, which is several times slower than K passes along the rows; with the few
-    maps of a class-map file the passes win. Ties keep the first row, as ``argmax``.
-    Maps are finite (documented), so NaN handling does not arise.
+    maps of one image the passes win. Ties keep the first map, as ``argmax``. Maps are
+    finite (documented), so NaN handling does not arise.
 
     Args:
-        flat (np.ndarray): (K, N) maps (floating, or order keys), K >= 1.
+        maps (Sequence[np.ndarray]): K >= 1 (N,) maps (floating, or order keys), or a
+            (K, N) array.
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: The maximum (N,) in ``flat``'s dtype and the
-        int64 row index (N,).
+        tuple[np.ndarray, np.ndarray | None]: The maximum (N,) in the maps' dtype and
+        the index of the map (N,), uint8 for up to 255 maps, int64 beyond; None when
+        K = 1 (every pixel's index is 0).
     """
-    if flat.shape[0] > 8:  # many classes: argmax's single pass is as good
+    if len(maps) == 1:
+        return maps[0], None
+    if len(maps) > 8:  # many maps: argmax's single pass is as good
+        flat = np.stack(list(maps))
         best = flat.argmax(axis=0)
         return np.take_along_axis(flat, best[None], axis=0)[0], best
-    score = flat[0].copy()
-    best = np.zeros(flat.shape[1], dtype=np.int64)
-    for k in range(1, flat.shape[0]):
-        higher = flat[k] > score
-        best[higher] = k
-        np.maximum(score, flat[k], out=score)
+    score = maps[0].copy()
+    best = np.zeros(score.shape, dtype=np.uint8)
+    for k in range(1, len(maps)):
+        higher = np.greater(maps[k], score)
+        np.copyto(best, k, where=higher)
+        np.maximum(score, maps[k], out=score)
     return score, best
 
 
