@@ -5,6 +5,7 @@ Example:
 """
 import argparse
 import json
+import numbers
 import os
 import os.path as osp
 import sys
@@ -68,12 +69,14 @@ def main() -> None:
     join_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    # mmseg's metrics are numpy scalars (np.float32 is no float): JSON gets numbers.
+    metrics = {k: float(v) if isinstance(v, numbers.Real) else v for k, v in metrics.items()}
     print(' '.join(f'{k}={v:.4f}' if isinstance(v, float) else f'{k}={v}'
                    for k, v in metrics.items()))
     if args.out_json and is_main_process():
         with atomic_open(args.out_json, 'w') as f:
             json.dump(dict(config=args.config, checkpoint=args.checkpoint,
-                           metrics={k: float(v) if isinstance(v, (int, float)) else str(v)
+                           metrics={k: v if isinstance(v, float) else str(v)
                                     for k, v in metrics.items()}), f, indent=2)
         print(f'metrics saved to {args.out_json}')
 

@@ -233,7 +233,9 @@ def test_toy_multi_scale_flip_and_crf_testing_through_the_runner(tiny_tree, tmp_
     num_classes = len(runner.test_dataloader.dataset.metainfo['classes'])
     confusion = np.zeros((num_classes, num_classes), np.int64)
     for batch in runner.test_dataloader:
-        for out in runner.model.test_step(batch):
+        with torch.no_grad():
+            outputs = runner.model.test_step(batch)
+        for out in outputs:
             pred = out.pred_sem_seg.data.cpu().numpy().ravel()
             gt = out.gt_sem_seg.data.cpu().numpy().ravel()
             assert pred.shape == gt.shape

@@ -79,7 +79,7 @@ class CRFSegTTAModel(SegTTAModel):
         else:
             probs = logits.softmax(dim=1).mean(0)  # (C, H, W)
         image = self._read_rgb(samples[0].img_path, tuple(probs.shape[1:]))
-        refined = self.crf(probs.float().cpu().numpy(), image)
+        refined = self.crf(probs.detach().float().cpu().numpy(), image)
         pred = torch.from_numpy(refined.argmax(axis=0)).to(probs.device)
 
         out = SegDataSample(metainfo=samples[0].metainfo)
