@@ -13,8 +13,10 @@ single pass over the pixels is enough for every threshold:
 3. one histogram over ``(k, gt, l)`` is built with ``np.bincount``; cumulative
    sums over its ``k`` axis give the confusion matrix of every threshold.
 
-The cost is one ``argmax`` over the classes plus ``O(H * W * log T)``, and the
-memory is ``O(H * W + T * (C + 1)^2)``: no ``T x H x W`` array is built.
+The cost is one ``argmax`` over the classes plus ``O(H * W)`` (the rank of an even
+grid is computed and checked, that of float16 maps looked up in one table; other sweeps
+fall back to a binary search), and the memory is ``O(H * W + T * V * (C + 1))`` for V
+mask values: no ``T x H x W`` array is built.
 
 Every confusion matrix here is indexed ``[..., gt, pred]`` (rows are the
 ground truth, columns the prediction) over ``C + 1`` classes, background
