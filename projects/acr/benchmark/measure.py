@@ -5,7 +5,6 @@ peak memory is the CUDA caching allocator's on a GPU and the process's resident 
 a CPU.
 """
 import ctypes
-import os
 import resource
 import statistics
 import time
@@ -13,6 +12,8 @@ from typing import Callable, Dict, List, Mapping, Optional
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+from ..utils.cpus import available_cpus
 
 
 def synchronize(device: torch.device) -> None:
@@ -256,8 +257,7 @@ def machine_info(device: torch.device) -> Dict[str, object]:
     info: Dict[str, object] = dict(
         device=str(device),
         cpu=cpu_model_name(),
-        cpu_cores=len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else
-        os.cpu_count(),
+        cpu_cores=available_cpus(),
         torch_threads=torch.get_num_threads(),
         torch=torch.__version__,
     )

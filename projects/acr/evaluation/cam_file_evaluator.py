@@ -1,5 +1,4 @@
 """mIoU of class-map files against ground-truth masks, with a background-threshold sweep."""
-import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
@@ -7,6 +6,7 @@ from tqdm import tqdm
 
 from ..datasets.label_cache import read_label_mask
 from ..pseudo_labels.cam_io import CAM_SUFFIX, load_cams
+from ..utils.cpus import available_cpus
 from ..utils.forked_sum import fork_available, sum_in_forks
 from .background_thresholds import (DEFAULT_FIXED_THRESHOLD, best_threshold_index, sweep_thresholds,
                                     threshold_grid, threshold_index)
@@ -186,8 +186,7 @@ class CAMFileEvaluator:
             gt (np.ndarray): (H, W) mask: 0 background, 1..C classes, ``ignore_index``.
             source (str): Names the files in error messages.
         """
-        hist, rows, columns = self.image_histogram(cams, class_ids, gt, source)
-        total[:, rows[:, None], columns[None, :]] += hist
+        self._add(total, self.image_histogram(cams, class_ids, gt, source))
 
     def sweep(self,
               load: Callable[[T], Tuple[np.ndarray, np.ndarray, np.ndarray, str]],
@@ -215,7 +214,7 @@ class CAMFileEvaluator:
         num_classes = self.num_fg + 1
         shape = (self.thresholds.size + 1, num_classes, num_classes)
         if workers is None:
-            workers = max(1, min(default_workers(), len(items) // 32))
+            workers = max(1, min(8, available_cpus(), len(items) // 32))
         if workers < 1:
             raise ValueError(f'workers must be >= 1, got {workers}')
         if not fork_available():
@@ -273,15 +272,6 @@ class CAMFileEvaluator:
         return CAMEvalResult(self.thresholds, confusion_from_histogram(total), self.class_names,
                              num_images=len(pairs), missing=missing,
                              fixed_threshold=self.fixed_threshold)
-
-
-def default_workers() -> int:
-    """Threads for an evaluation: the CPUs this process may use, at most 8."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(8, cpus))
 
 
 def thresholds_from_range(num_thresholds: int,
