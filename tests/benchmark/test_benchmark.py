@@ -6,7 +6,9 @@ import sys
 import numpy as np
 import torch
 
-from projects.acr.benchmark import PeakMemory, count_flops, gemm_peak, paired_ratio, run_interleaved
+from projects.acr.benchmark import (DEFAULT_WORKLOADS, BenchmarkSettings, PeakMemory, count_flops,
+                                    format_markdown, gemm_peak, paired_ratio, run_benchmark,
+                                    run_interleaved, runner, select_workloads)
 from projects.acr.benchmark.workloads import cam_evaluation, synthetic_cam_images
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -80,3 +82,54 @@ def test_tool_prints_the_table_and_writes_json(tmp_path):
     assert record['gemm_peak_flops']['fp32'] > 0
     assert set(record['ratios']) == {'bf16 training speed-up', 'class maps / training step',
                                      'ACR step / plain timm'}
+    cap = record['machine']['cpu_capability']
+    assert cap['isa'] == torch.backends.cpu.get_cpu_capability()
+    assert isinstance(cap['native_bf16'], bool) and cap['summary'] in proc.stdout
+    assert 'round 2: maps' in proc.stdout + proc.stderr  # progress is logged
+
+
+TINY_OPTIONS = {
+    'model.backbone.arch': 'vit_tiny_patch16_224', 'model.head.start_layer': 1,
+    'model.data_preprocessor.size_divisor': 8,
+    'model.backbone.timm_kwargs': dict(patch_size=8, depth=2, embed_dim=24, num_heads=2)}
+
+
+def test_default_set_leaves_bf16_out_without_native_bf16():
+    why = 'CPU: AVX2, no native bf16 (cpu flags)'
+    names, skipped = select_workloads(BenchmarkSettings(), native_bf16=False, reason=why)
+    assert names == tuple(w for w in DEFAULT_WORKLOADS if w != 'train_bf16')
+    assert list(skipped) == ['train_bf16'] and why in skipped['train_bf16']
+    assert '--workloads' in skipped['train_bf16']
+    names, skipped = select_workloads(BenchmarkSettings(), native_bf16=True, reason='')
+    assert names == DEFAULT_WORKLOADS and skipped == {}
+    # Named workloads are measured as asked, bf16 or not.
+    asked = BenchmarkSettings(workloads=('train_bf16', 'maps'))
+    assert select_workloads(asked, native_bf16=False, reason=why) == (('train_bf16', 'maps'), {})
+
+
+def test_only_the_precisions_in_use_are_measured(monkeypatch):
+    # The CPU under test is what it is: the verdict stands for a CPU without native bf16.
+    monkeypatch.setattr(runner, 'device_bf16',
+                        lambda device: (False, 'CPU: AVX2, no native bf16 (cpu flags)'))
+    measured = []
+    real_peak = runner.gemm_peak
+    monkeypatch.setattr(runner, 'gemm_peak',
+                        lambda device, dtype, *a, **k: measured.append(dtype) or
+                        real_peak(device, dtype, 64, samples=1, min_seconds=0.001))
+    settings = BenchmarkSettings(img_size=32, repeats=1, warmup=0, eval_images=2,
+                                 eval_thresholds=4, eval_workers=1, gemm_size=64,
+                                 cfg_options=TINY_OPTIONS)
+    record = run_benchmark(settings)
+    assert set(record['workloads']) == {'train_fp32', 'maps', 'cam_eval'}
+    assert list(record['skipped']) == ['train_bf16']
+    assert set(measured) == {torch.float32} and list(record['gemm_peak_flops']) == ['fp32']
+    assert tuple(record['settings']['workloads']) == ('train_fp32', 'maps', 'cam_eval')
+    assert record['machine']['native_bf16']['value'] is False
+    text = format_markdown(record)
+    assert 'train_bf16 skipped: no native bf16' in text and 'bf16 GFLOP/s' not in text
+    assert 'CPU capability:' in text
+    # Only the evaluation: no model, no GEMM peak.
+    measured.clear()
+    only_eval = run_benchmark(BenchmarkSettings(**dict(vars(settings), workloads=('cam_eval', ))))
+    assert measured == [] and only_eval['gemm_peak_flops'] == {}
+    assert '| CAM evaluation' in format_markdown(only_eval)

@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Mapping, Optional
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..utils.cpu_capability import detect_cpu_capability
 from ..utils.cpus import available_cpus
 
 
@@ -169,7 +170,8 @@ def run_interleaved(fns: Mapping[str, Callable[[], object]],
                     device: torch.device,
                     repeats: int,
                     warmup: int = 1,
-                    after_round: Optional[Callable[[], object]] = None
+                    after_round: Optional[Callable[[], object]] = None,
+                    on_call: Optional[Callable[[Optional[int], str, float], object]] = None
                     ) -> Dict[str, Dict[str, object]]:
     """Times several workloads in turns (A, B, C, A, B, C, ...).
 
@@ -184,6 +186,8 @@ def run_interleaved(fns: Mapping[str, Callable[[], object]],
         warmup (int): Untimed rounds first.
         after_round (Callable, optional): Called after each timed round (e.g. one more
             sample of the GEMM peak, so that it sees the same phases of the machine).
+        on_call (Callable, optional): Called after every call with the round index (None
+            in the warm-up), the workload's name and its seconds (e.g. to log progress).
 
     Returns:
         dict[str, dict]: Per workload ``seconds`` (list of ``repeats`` floats, in round
@@ -194,14 +198,17 @@ def run_interleaved(fns: Mapping[str, Callable[[], object]],
         raise ValueError(f'repeats must be >= 1, got {repeats}')
     device = torch.device(device)
     for _ in range(warmup):
-        for fn in fns.values():
+        for name, fn in fns.items():
+            start = time.perf_counter()
             fn()
-    synchronize(device)
+            synchronize(device)
+            if on_call is not None:
+                on_call(None, name, time.perf_counter() - start)
     results: Dict[str, Dict[str, object]] = {
         name: dict(seconds=[], peak_bytes=0, before_bytes=0, exact_memory=True)
         for name in fns
     }
-    for _ in range(repeats):
+    for r in range(repeats):
         for name, fn in fns.items():
             res = results[name]
             with PeakMemory(device) as mem:
@@ -212,6 +219,8 @@ def run_interleaved(fns: Mapping[str, Callable[[], object]],
             if mem.peak >= res['peak_bytes']:
                 res['peak_bytes'], res['before_bytes'] = mem.peak, mem.before
             res['exact_memory'] = res['exact_memory'] and mem.exact
+            if on_call is not None:
+                on_call(r, name, res['seconds'][-1])
         if after_round is not None:
             after_round()
     return results
@@ -252,7 +261,7 @@ def cpu_model_name() -> str:
 
 
 def machine_info(device: torch.device) -> Dict[str, object]:
-    """What the figures were measured on."""
+    """What the figures were measured on, with the CPU's bf16 capability."""
     device = torch.device(device)
     info: Dict[str, object] = dict(
         device=str(device),
@@ -260,6 +269,7 @@ def machine_info(device: torch.device) -> Dict[str, object]:
         cpu_cores=available_cpus(),
         torch_threads=torch.get_num_threads(),
         torch=torch.__version__,
+        cpu_capability=detect_cpu_capability().as_dict(),
     )
     if device.type == 'cuda':
         info['gpu'] = torch.cuda.get_device_name(device)
