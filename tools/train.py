@@ -17,8 +17,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.acr.utils import (adapt_config, allow_mmengine_checkpoints,  # noqa: E402
-                                find_latest_complete_checkpoint, join_cpu_process_group)
+from projects.acr.utils import (NoNativeBF16Error, adapt_config,  # noqa: E402
+                                allow_mmengine_checkpoints, find_latest_complete_checkpoint,
+                                join_cpu_process_group)
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,7 +33,8 @@ def parse_args() -> argparse.Namespace:
         'complete checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: bf16 autocast (fp16 with loss scaling on '
-                        'GPUs without bf16)')
+                        'GPUs without bf16); refused on a CPU without native bf16 '
+                        '(AVX512-BF16, AMX or Arm BF16), where it would be slower than fp32')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual / base batch size')
     parser.add_argument(
@@ -70,7 +72,10 @@ def main() -> None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict(base_batch_size=4))['enable'] = True
-    adapt_config(cfg, amp=args.amp)
+    try:
+        adapt_config(cfg, amp=args.amp)
+    except NoNativeBF16Error as exc:
+        sys.exit(f'tools/train.py: {exc}')
     # Process-wide: torch.load(weights_only=True) accepts mmengine's checkpoint classes,
     # and a CPU run under a launcher joins its gloo group before the runner would try CUDA.
     allow_mmengine_checkpoints()

@@ -57,3 +57,33 @@ def test_acr_step_in_bf16_keeps_the_loss_terms_in_fp32():
         torch.testing.assert_close(value, reference[name], rtol=3e-2, atol=0, msg=name)
     wrapper.update_params(sum(losses.values()))
     assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+AVX2_CPUINFO = 'processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n'
+
+
+def _no_native_bf16(monkeypatch, tmp_path):
+    """Makes this machine's CPU read as an AVX2 one without native bf16."""
+    from projects.acr.utils import cpu_capability
+    path = tmp_path / 'cpuinfo'
+    path.write_text(AVX2_CPUINFO)
+    real = cpu_capability.detect_cpu_capability
+    monkeypatch.setattr(cpu_capability, 'detect_cpu_capability',
+                        lambda probe='auto', cpuinfo=None: real(probe, str(path)))
+    return cpu_capability
+
+
+def test_wrapper_warns_once_on_a_cpu_without_native_bf16(monkeypatch, tmp_path):
+    from mmengine.logging import MMLogger
+
+    _no_native_bf16(monkeypatch, tmp_path)
+    model = nn.Linear(4, 2)
+    wrapper = BF16OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    warnings = []
+    logger = MMLogger.get_current_instance()
+    monkeypatch.setattr(logger, 'log', lambda level, msg, *a, **k: warnings.append(msg)
+                        if level >= 30 else None)
+    for _ in range(2):
+        with wrapper.optim_context(model):
+            model(torch.randn(3, 4))
+    assert len(warnings) == 1 and 'no native bf16' in warnings[0]

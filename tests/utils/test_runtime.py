@@ -68,3 +68,52 @@ def test_slurm_task_variables_become_torchrun_ones(monkeypatch):
     monkeypatch.delenv('SLURM_PROCID')
     with pytest.raises(KeyError, match='SLURM_PROCID'):
         torch_env_from_slurm()
+
+
+def test_amp_is_refused_on_a_cpu_without_native_bf16(monkeypatch, tmp_path):
+    from projects.acr.utils import NoNativeBF16Error, cpu_capability
+    path = tmp_path / 'cpuinfo'
+    path.write_text('processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n')
+    real = cpu_capability.detect_cpu_capability
+    monkeypatch.setattr(cpu_capability, 'detect_cpu_capability',
+                        lambda probe='auto', cpuinfo=None: real(probe, str(path)))
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(NoNativeBF16Error, match=r'no native bf16.*without --amp'):
+        adapt_config(_cfg(), amp=True)
+    # Without --amp, or with bf16 named by the config itself, nothing is refused.
+    assert adapt_config(_cfg(), amp=False).optim_wrapper.type == 'OptimWrapper'
+    cfg = _cfg()
+    cfg.optim_wrapper.type = 'BF16OptimWrapper'
+    assert adapt_config(cfg, amp=True).optim_wrapper.type == 'BF16OptimWrapper'
+    # With native bf16 the same request gives the bf16 wrapper.
+    path.write_text('processor\t: 0\nflags\t\t: avx2 avx512f avx512_bf16\n')
+    assert adapt_config(_cfg(), amp=True).optim_wrapper.type == 'BF16OptimWrapper'
+
+
+@pytest.mark.slow
+def test_train_tool_stops_at_start_without_native_bf16(tmp_path):
+    import subprocess
+    import sys
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # The tool reads the CPU flags through this module; a wrapper script points it at an
+    # AVX2 CPU's flags before running the tool as __main__.
+    cpuinfo = tmp_path / 'cpuinfo'
+    cpuinfo.write_text('processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n')
+    runner = tmp_path / 'run_train.py'
+    runner.write_text(
+        'import runpy, sys\n'
+        f'sys.path.insert(0, {repo!r})\n'
+        'from projects.acr.utils import cpu_capability\n'
+        'real = cpu_capability.detect_cpu_capability\n'
+        'cpu_capability.detect_cpu_capability = '
+        f'lambda probe="auto", cpuinfo=None: real(probe, {str(cpuinfo)!r})\n'
+        f'sys.argv = ["tools/train.py", "configs/acr/vit-tiny_toy.py", "--amp", '
+        f'"--work-dir", {str(tmp_path / "work")!r}]\n'
+        'runpy.run_path("tools/train.py", run_name="__main__")\n')
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES='', WANDB_MODE='disabled')
+    proc = subprocess.run([sys.executable, str(runner)], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert 'tools/train.py: mixed precision (--amp) asks for bf16' in proc.stderr
+    assert 'Run without --amp' in proc.stderr
+    assert not (tmp_path / 'work').exists()  # stopped before the runner was built

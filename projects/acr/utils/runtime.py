@@ -10,6 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from . import cpu_capability
 from .process_group import join_gloo_group, torch_env_from_slurm
 
 
@@ -40,6 +41,13 @@ def adapt_config(cfg: Config, amp: bool = False) -> Config:
     * gloo instead of NCCL when there is no GPU;
     * mixed precision on request: bf16 autocast on CPU and on GPUs with bf16 (no loss
       scaling needed: bf16 has fp32's range), fp16 with dynamic loss scaling on older GPUs;
+      on a CPU without native bf16 (no AVX512-BF16, AMX or Arm BF16) the request is
+      refused with :class:`NoNativeBF16Error`: there bf16 products are emulated and
+      training would run many times slower than in fp32. Falling back to fp32 instead
+      would record a run that asked for bf16 as if it had one (the resolved config, W&B)
+      and hide the reason in a log line; stopping costs a second and the message says
+      what to do. A config that sets ``BF16OptimWrapper`` itself is run as written
+      (the wrapper warns);
     * SyncBN -> BN for multi-process CPU runs;
     * for several processes without a GPU, DDP set up for CPU modules (mmengine's default
       wraps the model with ``device_ids=[LOCAL_RANK]``).
@@ -50,6 +58,9 @@ def adapt_config(cfg: Config, amp: bool = False) -> Config:
 
     Returns:
         Config: ``cfg`` itself.
+
+    Raises:
+        NoNativeBF16Error: ``amp`` on a CPU-only machine whose CPU has no native bf16.
     """
     cuda = torch.cuda.is_available()
     if not cuda:
@@ -67,6 +78,15 @@ def adapt_config(cfg: Config, amp: bool = False) -> Config:
             wrapper.type = 'AmpOptimWrapper'
             wrapper.loss_scale = 'dynamic'
         else:
+            if not cuda:
+                cap = cpu_capability.detect_cpu_capability()
+                if not cap.native_bf16:
+                    msg = cpu_capability.no_native_bf16_message(
+                        cap, 'mixed precision (--amp)',
+                        'Run without --amp (fp32), which is the faster choice here; to run '
+                        'bf16 anyway (to check its numerics, say), set it in the config: '
+                        '--cfg-options optim_wrapper.type=BF16OptimWrapper.')
+                    raise cpu_capability.NoNativeBF16Error(msg)
             # bf16 autocast on any device (mmengine's AmpOptimWrapper needs a GPU).
             wrapper.type = 'BF16OptimWrapper'
     if _cpu_group_launched(cfg):
