@@ -5,6 +5,7 @@ from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 from mmseg.registry import DATASETS
 
 from .label_cache import ImageLabelCache, image_labels_from_mask
@@ -38,6 +39,17 @@ def voc_palette(num_colors: int = 256) -> List[List[int]]:
     return rgb.tolist()
 
 
+# The same list under another name: train_aug.txt (WSSS repositories, tools/dataset_converters)
+# and trainaug.txt (mmsegmentation's voc_aug.py).
+LIST_ALIASES = {'train_aug.txt': 'trainaug.txt', 'trainaug.txt': 'train_aug.txt'}
+
+
+def list_alias(path: str) -> Optional[str]:
+    """The other name of an image list that has two (``train_aug.txt`` / ``trainaug.txt``)."""
+    other = LIST_ALIASES.get(osp.basename(path))
+    return osp.join(osp.dirname(path), other) if other else None
+
+
 @DATASETS.register_module()
 class VOCClsDataset(BaseDataset):
     """PASCAL VOC 2012 for weak supervision: images with multi-hot image-level labels.
@@ -66,7 +78,9 @@ class VOCClsDataset(BaseDataset):
     Args:
         data_root (str): Dataset root; must exist.
         ann_file (str): Image-id list, relative to ``data_root`` unless absolute.
-            Defaults to ``'ImageSets/Segmentation/train_aug.txt'``.
+            Defaults to ``'ImageSets/Segmentation/train_aug.txt'``; where a
+            ``train_aug.txt`` is missing, ``trainaug.txt`` (mmsegmentation's name) beside
+            it is read, and the other way round.
         data_prefix (dict, optional): ``img_path`` and ``seg_map_path`` directories,
             relative to ``data_root`` unless absolute. Defaults to
             ``dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')``.
@@ -154,6 +168,11 @@ class VOCClsDataset(BaseDataset):
         return image_labels_from_mask(mask, num_classes, ignore_index)
 
     def _read_img_ids(self) -> List[str]:
+        alias = list_alias(self.ann_file)
+        if not osp.isfile(self.ann_file) and alias and osp.isfile(alias):
+            print_log(f'{type(self).__name__}: {self.ann_file} not found, reading {alias}',
+                      'current')
+            self.ann_file = alias
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'{type(self).__name__}: image-id list (ann_file) not '
                                     f'found: {self.ann_file}')

@@ -1,0 +1,19 @@
+"""Converters from the official dataset downloads to the trees the configs read, and a check.
+
+- :mod:`.voc_aug`: PASCAL VOC 2012 + SBD -> ``SegmentationClassAug`` and the lists.
+- :mod:`.coco_wsss`: COCO 2014 instance annotations -> class-id masks and the lists.
+- :mod:`.dataset_check`: a config's data checked against the canonical counts and for
+  missing, unreadable and inconsistent files.
+"""
+from .class_masks import check_class_ids, read_palette_mask, read_sbd_mask
+from .dataset_input import (ArchiveError, ChecksumError, DatasetInput, SourceFile, check_md5,
+                            file_md5)
+from .task_pool import TaskPool
+from .voc_aug import (SBD_MD5, VOC_TRAINVAL_MD5, VOCAugConverter, VOCAugSummary, convert_voc_aug,
+                      make_train_aug)
+
+__all__ = [
+    'ArchiveError', 'ChecksumError', 'DatasetInput', 'SourceFile', 'check_md5', 'file_md5',
+    'TaskPool', 'check_class_ids', 'read_palette_mask', 'read_sbd_mask', 'VOCAugConverter',
+    'VOCAugSummary', 'convert_voc_aug', 'make_train_aug', 'VOC_TRAINVAL_MD5', 'SBD_MD5'
+]
