@@ -5,7 +5,6 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
@@ -15,6 +14,7 @@ from tqdm import tqdm
 from ..pseudo_labels.cam_io import cam_path, load_cams, save_cams
 from ..utils.run_settings import check_recorded_settings
 from ..visualization.cam_overlay import OVERLAY_MODES, render_cam_overlay, save_overlay
+from .cam_predictor import CAMPredictor, pipeline_image_loader
 
 ON_ERROR = ('raise', 'skip')
 SETTINGS_FILE = 'cam_inference.json'
@@ -39,28 +39,6 @@ def image_id(info: Dict[str, Any]) -> str:
     if info.get('img_path'):
         return osp.splitext(osp.basename(info['img_path']))[0]
     raise KeyError(f'data info has neither img_id nor img_path: {sorted(info)}')
-
-
-def present_class_ids(sample: Any, test_cfg: Dict[str, Any]) -> np.ndarray:
-    """Foreground indices whose maps the model computed, as the model chose them.
-
-    ``ACRClassifier`` maps the annotated classes (``use_gt_labels``) or those whose
-    probability exceeds ``score_thr``; the maps of the other classes are zero and are not
-    stored.
-
-    Args:
-        sample (SegDataSample): Prediction with ``img_labels`` and ``pred_scores`` (C,).
-        test_cfg (dict): The model's test config.
-
-    Returns:
-        np.ndarray: int64 (K,) ascending.
-    """
-    if test_cfg.get('use_gt_labels', True):
-        labels = np.asarray(sample.img_labels)
-    else:
-        scores = sample.pred_scores.detach().float().cpu().numpy()
-        labels = scores > test_cfg.get('score_thr', 0.5)
-    return np.flatnonzero(labels).astype(np.int64)
 
 
 @dataclass
@@ -215,56 +193,39 @@ class CAMInferencer:
                 pending.append(index)
         return pending, complete
 
-    def predict(self, data: Dict[str, Any]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Class maps of one packed item (``inputs`` (3, H, W), ``data_samples``).
+    def predictor(self, dataset: BaseDataset) -> CAMPredictor:
+        """The predictor of this model for the items of ``dataset``.
 
-        Returns:
-            tuple: float32 maps (K, H0, W0) of the present classes, their int64 indices
-            (K,), float32 scores (C,).
+        It recovers the original image with the dataset pipeline's own loader when the
+        pipeline resized the input, so overlays are drawn on the picture the maps belong
+        to.
         """
-        with torch.no_grad():  # GETAM turns gradients on where it needs them
-            sample = self.model.test_step(
-                dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))[0]
-        if 'pred_cams' not in sample or 'pred_scores' not in sample:
-            raise KeyError(f'{type(self.model).__name__}.test_step returned no pred_cams / '
-                           'pred_scores: not a class-map model')
-        class_ids = present_class_ids(sample, self.test_cfg)
-        cams = sample.pred_cams.detach()[torch.from_numpy(class_ids)].float().cpu().numpy()
-        scores = sample.pred_scores.detach().float().cpu().numpy()
-        return cams, class_ids, scores
+        names = self.class_names or list(dataset.metainfo.get('classes') or [])
+        if not names:
+            num = int(getattr(getattr(self.model, 'head', None), 'num_classes', 0) or 0)
+            names = ['background'] + [f'class {i}' for i in range(num)]
+        return CAMPredictor(self.model, names, pipeline_image_loader(dataset.pipeline))
 
-    def _input_image(self, data: Dict[str, Any]) -> np.ndarray:
-        """The image the model saw, uint8 (H, W, 3) RGB.
-
-        Taken from the pipeline output rather than decoded again, so that it matches the
-        maps whatever the loader does (EXIF orientation, colour modes). Loaders give BGR,
-        which the data preprocessor turns into RGB when ``bgr_to_rgb`` is set.
-        """
-        img = data['inputs']
-        img = img.detach().cpu().numpy() if hasattr(img, 'detach') else np.asarray(img)
-        if img.ndim == 4:  # views (V, 3, H, W): the model predicts from the first
-            img = img[0]
-        img = np.moveaxis(img, 0, -1)
-        if getattr(self.model.data_preprocessor, 'bgr_to_rgb', True):
-            img = img[..., ::-1]
-        return np.ascontiguousarray(np.clip(img, 0, 255).astype(np.uint8))
-
-    def _process(self, dataset: BaseDataset, item: Dict[str, Any]) -> bool:
+    def _process(self, dataset: BaseDataset, predictor: CAMPredictor,
+                 item: Dict[str, Any]) -> bool:
         """Writes one image's missing outputs; True when the model ran."""
         img_id = image_id(dataset.get_data_info(item['index']))
         if 'error' in item:
             raise RuntimeError(f'loading failed:\n{item["error"]}')
         path = self.output_path(img_id)
         ran = not osp.isfile(path)
+        data = item['data']
         if ran:
-            cams, class_ids, scores = self.predict(item['data'])
-            save_cams(path, cams, class_ids, scores)
+            pred = predictor.predict(data, with_image=bool(self.overlay_dir))
+            save_cams(path, pred.cams, pred.class_ids, pred.scores)
+            cams, class_ids, image = pred.cams, pred.class_ids, pred.image
         elif self.overlay_dir:
             stored = load_cams(path)
             cams, class_ids = stored['cams'], stored['class_ids']
+            image = predictor.original_image(data['inputs'], data['data_samples'])
         if self.overlay_dir:
-            picture = render_cam_overlay(self._input_image(item['data']), cams, class_ids,
-                                         self.palette, self.class_names, self.overlay_mode)
+            picture = render_cam_overlay(image, cams, class_ids, self.palette,
+                                         self.class_names, self.overlay_mode)
             save_overlay(self.overlay_path(img_id), picture)
         return ran
 
@@ -290,10 +251,11 @@ class CAMInferencer:
                             shuffle=False, num_workers=self.num_workers, collate_fn=_single)
         bar = tqdm(loader, total=len(pending), desc='class maps', unit='img',
                    disable=not self.progress, dynamic_ncols=True)
+        predictor = self.predictor(dataset)
         for item in bar:
             img_id = image_id(dataset.get_data_info(item['index']))
             try:
-                ran = self._process(dataset, item)
+                ran = self._process(dataset, predictor, item)
             except Exception as err:
                 if self.on_error == 'raise':
                     raise RuntimeError(f'class maps of image {img_id!r} '

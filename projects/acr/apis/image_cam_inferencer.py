@@ -16,51 +16,25 @@ Example:
 import copy
 import os
 import os.path as osp
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from mmcv.transforms import LoadImageFromFile
 from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmseg.registry import DATASETS, TRANSFORMS
 from tqdm import tqdm
 
-from ..datasets.transforms.load_checked_image import LoadCheckedImageFromFile, decode_image_bgr
+from ..datasets.transforms.load_checked_image import decode_image_bgr
 from ..datasets.voc_cls import voc_palette
 from ..utils.atomic_io import atomic_save_npz
 from ..visualization.cam_overlay import OVERLAY_MODES, render_cam_overlay, save_overlay
-from .cam_inferencer import present_class_ids
+from .cam_predictor import CAMPrediction, CAMPredictor, is_image_loader
 from .model_init import init_cam_model
 from .split_dataset import is_mask_loader, test_dataset_cfg
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 ImageInput = Union[str, np.ndarray]
-
-
-@dataclass
-class CAMPrediction:
-    """The class maps of one image.
-
-    Attributes:
-        image (np.ndarray): uint8 (H, W, 3) RGB image, as the model saw it before the
-            test pipeline's resizing.
-        cams (np.ndarray): float32 (K, H, W) maps in [0, 1] of the K present classes, at
-            the image size.
-        class_ids (np.ndarray): int64 (K,) foreground indices from 0 (mask value - 1).
-        class_names (list[str]): The K class names.
-        scores (np.ndarray): float32 (C,) classifier probabilities of every class.
-        img_path (str, optional): Source file; None for an array input.
-    """
-
-    image: np.ndarray
-    cams: np.ndarray
-    class_ids: np.ndarray
-    class_names: List[str]
-    scores: np.ndarray
-    img_path: Optional[str] = None
 
 
 def list_images(path: str) -> List[str]:
@@ -78,13 +52,6 @@ def list_images(path: str) -> List[str]:
     if not osp.isfile(path):
         raise FileNotFoundError(f'image not found: {path}')
     return [path]
-
-
-def _is_image_loader(transform: Any) -> bool:
-    kind = transform.get('type') if isinstance(transform, dict) else type(transform)
-    kind = TRANSFORMS.get(kind) if isinstance(kind, str) else kind
-    return isinstance(kind, type) and issubclass(kind,
-                                                 (LoadImageFromFile, LoadCheckedImageFromFile))
 
 
 class ImageCAMInferencer:
@@ -130,15 +97,17 @@ class ImageCAMInferencer:
                              f'dataset ({dataset_cfg.get("type")}) names '
                              f'{len(self.class_names) - 1} (besides the background)')
         pipeline = [t for t in dataset_cfg.get('pipeline', [])
-                    if not is_mask_loader(t) and not _is_image_loader(t)]
+                    if not is_mask_loader(t) and not is_image_loader(t)]
         self.pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-        loaders = [t for t in dataset_cfg.get('pipeline', []) if _is_image_loader(t)]
+        loaders = [t for t in dataset_cfg.get('pipeline', []) if is_image_loader(t)]
         loader = loaders[0] if loaders and isinstance(loaders[0], dict) else {}
         self._decode_kwargs = dict(exif_orientation=loader.get('exif_orientation', False),
                                    alpha_background=loader.get('alpha_background', 255))
         test_cfg = dict(getattr(self.model, 'test_cfg', None) or {})
         self.score_thr = float(test_cfg.get('score_thr', 0.5) if score_thr is None
                                else score_thr)
+        # The image is decoded here and attached to the prediction, so no loader is needed.
+        self.predictor = CAMPredictor(self.model, self.class_names)
 
     @staticmethod
     def _metainfo(dataset_cfg: Dict[str, Any]):
@@ -184,17 +153,6 @@ class ImageCAMInferencer:
         except ValueError as err:  # pixel modes without an RGB meaning
             raise OSError(str(err)) from err
 
-    @contextmanager
-    def _label_mode(self, use_gt_labels: bool, score_thr: float) -> Iterator[None]:
-        """The model's class selection for one call, restored afterwards."""
-        test_cfg = self.model.test_cfg
-        saved = {k: test_cfg.get(k) for k in ('use_gt_labels', 'score_thr')}
-        test_cfg.update(use_gt_labels=use_gt_labels, score_thr=score_thr)
-        try:
-            yield
-        finally:
-            test_cfg.update(saved)
-
     def predict(self,
                 image: ImageInput,
                 classes: Optional[Sequence[str]] = None,
@@ -228,19 +186,11 @@ class ImageCAMInferencer:
                 raise RuntimeError(f'{path or "image array"}: the test pipeline dropped the '
                                    f'image at {type(transform).__name__}')
         thr = self.score_thr if score_thr is None else float(score_thr)
-        with self._label_mode(classes is not None, thr), torch.no_grad():
-            # GETAM turns gradients on where it needs them.
-            sample = self.model.test_step(dict(inputs=[results['inputs']],
-                                               data_samples=[results['data_samples']]))[0]
-            class_ids = present_class_ids(sample, self.model.test_cfg)
-        cams = sample.pred_cams.detach()[torch.from_numpy(class_ids)].float().cpu().numpy()
-        return CAMPrediction(
-            image=np.ascontiguousarray(bgr[..., ::-1]),
-            cams=cams,
-            class_ids=class_ids,
-            class_names=[self.class_names[i + 1] for i in class_ids],
-            scores=sample.pred_scores.detach().float().cpu().numpy(),
-            img_path=path)
+        with self.predictor.settings(use_gt_labels=classes is not None, score_thr=thr):
+            pred = self.predictor.predict(results, with_image=False)
+        pred.image = np.ascontiguousarray(bgr[..., ::-1])
+        pred.img_path = path
+        return pred
 
     def __call__(self,
                  inputs: Union[ImageInput, Sequence[ImageInput]],

@@ -21,8 +21,12 @@ def toy_root(tmp_path_factory):
     return root
 
 
-def _runner(toy_root, work_dir, hook):
+def _runner(toy_root, work_dir, hook, test_resize=None):
     cfg = Config.fromfile(osp.join(ROOT, 'configs/acr/vit-tiny_toy.py'))
+    if test_resize:  # as the published test pipelines: the ViT sees a squashed image
+        for loader in ('val_dataloader', 'test_dataloader'):
+            pipeline = cfg[loader].dataset.pipeline
+            pipeline.insert(len(pipeline) - 1, dict(type='ResizeImageOnly', scale=test_resize))
     cfg.model.backbone.timm_kwargs = dict(img_size=48, patch_size=8, depth=2)
     cfg.model.head.start_layer = 0
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -42,6 +46,7 @@ def _runner(toy_root, work_dir, hook):
     return Runner.from_cfg(cfg)
 
 
+@pytest.mark.slow  # trains for an epoch
 def test_logs_cam_and_pseudo_label_quality_equal_to_a_plain_computation(toy_root, tmp_path):
     runner = _runner(toy_root, str(tmp_path),
                      dict(type='CAMQualityHook', num_images=4, batch_size=3, num_overlays=2))
@@ -79,6 +84,27 @@ def test_logs_cam_and_pseudo_label_quality_equal_to_a_plain_computation(toy_root
                                           'cam_quality_overlay_1_1.png']
 
 
+@pytest.mark.slow  # trains for an epoch
+def test_overlays_are_drawn_on_the_original_image_when_the_pipeline_resizes(
+        toy_root, tmp_path):
+    from PIL import Image
+    runner = _runner(toy_root, str(tmp_path),
+                     dict(type='CAMQualityHook', num_images=3, batch_size=1, num_overlays=2,
+                          pseudo_label_cfg=dict(crf=True)),
+                     test_resize=(40, 56))
+    runner.train()
+    hook = [h for h in runner.hooks if type(h).__name__ == 'CAMQualityHook'][0]
+    assert any(type(t).__name__ == 'ResizeImageOnly' for t in hook._dataset.pipeline.transforms)
+    images = osp.join(runner._log_dir, 'vis_data', 'vis_image')
+    for i in range(2):
+        picture = np.asarray(Image.open(osp.join(images, f'cam_quality_overlay_{i}_1.png')))
+        # image | maps | pseudo label | mask, each at the original 48 x 48
+        assert picture.shape == (48, 4 * 48, 3)
+        info = hook._dataset.get_data_info(hook._indices[i])
+        original = np.asarray(Image.open(info['img_path']).convert('RGB'))
+        np.testing.assert_array_equal(picture[:, :48], original)
+
+
 def test_rejects_bad_arguments():
     from projects.acr.engine.hooks import CAMQualityHook
     with pytest.raises(ValueError, match='num_images'):
@@ -92,6 +118,7 @@ def test_pseudo_label_settings_override_the_defaults():
     assert hook.generator.mode == 'threshold'
 
 
+@pytest.mark.slow  # trains for an epoch
 def test_diagnostics_match_plain_computations(toy_root, tmp_path):
     import torch
 

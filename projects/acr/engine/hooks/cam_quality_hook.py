@@ -161,25 +161,31 @@ class CAMQualityHook(Hook):
         hist_alt = np.zeros_like(hist)
         diag = np.zeros(4, np.float64)
         overlays = []
+        # Imported here: the apis and the pseudo-label package import each other, and
+        # projects.acr imports the hooks first; at module level the apis would be half-built.
+        from ...apis.cam_predictor import CAMPredictor, pipeline_image_loader
+        predictor = CAMPredictor(model, self._dataset.metainfo['classes'],
+                                 pipeline_image_loader(self._dataset.pipeline))
         for i in range(0, len(mine), self.batch_size):
             batch = pseudo_collate([self._dataset[j] for j in mine[i:i + self.batch_size]])
             if self.diagnostics:
                 diag += self._diagnose(model, batch, hist_alt)
-            with torch.no_grad():  # GETAM turns gradients back on where it needs them
-                outputs = model.test_step(batch)
-            for raw, out in zip(batch['inputs'], outputs):
-                cams = out.pred_cams.float().cpu().numpy()
-                gt = out.gt_sem_seg.data[0].cpu().numpy().astype(np.int64)
-                image = raw.permute(1, 2, 0).numpy()[..., ::-1]  # BGR (3, H, W) -> RGB
+            # The original image (the maps' size) only where the CRF or an overlay uses it.
+            drawn = [rank == 0 and len(overlays) + n < self.num_overlays
+                     for n in range(len(batch['inputs']))]
+            needs_image = [self.generator.crf is not None or d for d in drawn]
+            preds = predictor.predict_batch(batch['inputs'], batch['data_samples'],
+                                            needs_image)
+            for pred, draw in zip(preds, drawn):
+                cams, gt = pred.dense_cams(), pred.gt_mask
                 hist += threshold_histogram(cams, gt, self.thresholds)
-                label = self.generator.from_dense(cams, np.ascontiguousarray(image),
-                                                  np.asarray(out.img_labels))
+                label = self.generator.from_dense(cams, pred.image, pred.img_labels)
                 conf, unlabelled = self._label_evaluator.confusion(
-                    label, gt, source=out.metainfo.get('img_path', 'pseudo label'))
+                    label, gt, source=pred.img_path or 'pseudo label')
                 pseudo += conf
                 ignored += (int(unlabelled.sum()), int(conf.sum() + unlabelled.sum()))
-                if rank == 0 and len(overlays) < self.num_overlays:
-                    overlays.append(self._overlay(image, cams, out.img_labels, label, gt))
+                if draw:
+                    overlays.append(self._overlay(pred.image, cams, pred.img_labels, label, gt))
         stats = torch.from_numpy(np.concatenate([hist.ravel(), pseudo.ravel(), ignored]))
         all_reduce(stats)  # a no-op without distributed training
         stats = stats.numpy()
@@ -204,22 +210,17 @@ class CAMQualityHook(Hook):
 
     def _diagnose(self, model, batch: Dict, hist_alt: np.ndarray) -> np.ndarray:
         """Diagnostics of one batch; adds to ``hist_alt``, returns sums (4,)."""
-        cfg = model.test_cfg
-        saved = dict(cfg)
-        try:
-            with torch.no_grad():
-                cfg['refine'] = not saved['refine']
+        from ...apis.cam_predictor import override_test_cfg  # see _evaluate
+        refine = bool(model.test_cfg['refine'])
+        with torch.no_grad():
+            with override_test_cfg(model, refine=not refine):
                 for out in model.test_step(self._copy_batch(batch)):
                     gt = out.gt_sem_seg.data[0].cpu().numpy().astype(np.int64)
                     hist_alt += threshold_histogram(out.pred_cams.float().cpu().numpy(), gt,
                                                     self.thresholds)
-                cfg['refine'] = saved['refine']
-                cfg['flip'] = False  # the flip average would hide what is measured
+            with override_test_cfg(model, flip=False):  # the flip average would hide it
                 plain = model.test_step(self._copy_batch(batch))
                 mirrored = model.test_step(self._copy_batch(batch, flip=True))
-        finally:
-            cfg.clear()
-            cfg.update(saved)
         flip_l1 = 0.0
         for a, b in zip(plain, mirrored):
             present = torch.from_numpy(np.flatnonzero(np.asarray(a.img_labels) > 0))
