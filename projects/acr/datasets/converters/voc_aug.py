@@ -35,6 +35,7 @@ from ...utils.atomic_io import atomic_open
 from ...utils.run_settings import check_recorded_settings
 from .class_masks import write_sbd_mask, write_voc_mask
 from .dataset_input import DatasetInput, SourceFile, check_md5
+from .id_lists import parse_id_list, write_id_list
 from .task_pool import TaskPool
 
 VOC_TRAINVAL_MD5 = '6cd6e144f989b92b3379bac3b3de84fd'  # VOCtrainval_11-May-2012.tar
@@ -64,20 +65,6 @@ def sbd_input(path: str) -> DatasetInput:
                         root_parents=('dataset', 'benchmark_RELEASE/dataset'))
 
 
-def parse_id_list(data: bytes, source: str) -> List[str]:
-    """Image ids of a list file, one per line (blank lines skipped, order kept)."""
-    try:
-        text = data.decode('utf-8')
-    except UnicodeDecodeError as e:
-        raise ValueError(f'{source}: not a text list of image ids: {e}') from e
-    ids = [line.strip() for line in text.splitlines() if line.strip()]
-    bad = [i for i in ids if len(i.split()) != 1]
-    if bad:
-        raise ValueError(f'{source}: lines with more than one field, e.g. {bad[0]!r}; '
-                         'expected one image id per line')
-    return ids
-
-
 def make_train_aug(voc_train: List[str], voc_val: List[str], sbd_train: List[str],
                    sbd_val: List[str]) -> List[str]:
     """VOC train + SBD train + SBD val, minus VOC val, sorted (10,582 ids from the archives)."""
@@ -103,11 +90,6 @@ def copy_image(task: Tuple[SourceFile, str]) -> Tuple[str, int]:
         with atomic_open(out_file, 'wb') as f:
             f.write(source.data)
     return 'image', 1
-
-
-def _write_list(path: str, ids: List[str]) -> None:
-    with atomic_open(path, 'w') as f:
-        f.write(''.join(i + '\n' for i in ids))
 
 
 @dataclass
@@ -244,7 +226,7 @@ class VOCAugConverter:
         }
         self._check_complete(out_lists)
         for name, ids in out_lists.items():
-            _write_list(self._out(LIST_DIR, name + '.txt'), ids)
+            write_id_list(self._out(LIST_DIR, name + '.txt'), ids)
             summary.lists[name] = len(ids)
         summary.masks_total = len(voc_ids | sbd_ids)
         summary.seconds = time.time() - start
