@@ -6,6 +6,8 @@ from typing import List, Optional
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from ..datasets.ground_truth_guard import check_not_ground_truth
+
 
 @DATASETS.register_module()
 class AffinityLabelDataset(BaseSegDataset):
@@ -73,6 +75,9 @@ class AffinityLabelDataset(BaseSegDataset):
                 or some images have no labels.
         """
         name = type(self).__name__
+        for d, key in zip(self.label_dirs, (('label_dir', ) if len(self.label_dirs) == 1
+                                            else ('low_label_dir', 'high_label_dir'))):
+            check_not_ground_truth(d, self.data_root, f'{name} {key}')
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'{name}: split file {self.ann_file} not found')
         img_dir = self.data_prefix['img_path']

@@ -7,6 +7,8 @@ from typing import List, Optional
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .ground_truth_guard import check_not_ground_truth
+
 
 @DATASETS.register_module()
 class PseudoLabelSegDataset(BaseSegDataset):
@@ -71,6 +73,8 @@ class PseudoLabelSegDataset(BaseSegDataset):
                 directory is missing, or if some listed images have no label.
         """
         name = type(self).__name__
+        check_not_ground_truth(self.pseudo_label_dir, self.data_root,
+                               f'{name} pseudo_label_dir')
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'{name}: split file {self.ann_file} not found')
         img_dir = self.data_prefix['img_path']
