@@ -9,6 +9,8 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 
+from .class_token_block import class_token_block, supports_class_token_block
+
 try:
     import timm
     from timm.models.vision_transformer import checkpoint_filter_fn
@@ -21,8 +23,9 @@ class ViTOutput(NamedTuple):
 
     Attributes:
         cls_token (Tensor): Class token of the last block, shape (B, D).
-        patch_tokens (Tensor): Patch tokens of the last block, shape (B, N, D) with
-            ``N = h * w``.
+        patch_tokens (Tensor, optional): Patch tokens of the last block, shape (B, N, D)
+            with ``N = h * w``; None when the last block ran for the class token alone
+            (``AttentionViT.forward(..., class_token_only=True)``).
         attns (list[Tensor]): Head-wise softmax attention of every block, each of shape
             (B, heads, T, T) with ``T = num_prefix_tokens + N``. They are part of the
             autograd graph, so gradients of any output w.r.t. them can be taken.
@@ -32,7 +35,7 @@ class ViTOutput(NamedTuple):
     """
 
     cls_token: torch.Tensor
-    patch_tokens: torch.Tensor
+    patch_tokens: Optional[torch.Tensor]
     attns: List[torch.Tensor]
     grid: Tuple[int, int]
     num_prefix_tokens: int
@@ -215,7 +218,10 @@ class AttentionViT(BaseModule):
         print_log(f'loaded backbone weights from {path}: {len(state)} tensors, '
                   f'missing {len(missing)} {missing[:5]}', logger='current')
 
-    def forward(self, x: torch.Tensor, grad_from_block: int = 0) -> ViTOutput:
+    def forward(self,
+                x: torch.Tensor,
+                grad_from_block: int = 0,
+                class_token_only: bool = False) -> ViTOutput:
         """Runs the ViT.
 
         Args:
@@ -228,29 +234,46 @@ class AttentionViT(BaseModule):
                 from its start layer on, so it needs no graph of the earlier ones
                 (which saves their activations and their share of the graph). 0, the
                 default, records the whole graph (training).
+            class_token_only (bool): Compute the last block for the class token alone
+                (:func:`class_token_block`): its attention matrix is still computed for
+                every query, but only the class token goes through the value product,
+                projection and MLP, forward and backward. The class token and every
+                gradient taken from it are unchanged; ``patch_tokens`` is then None, and
+                the rows of the last block's attention other than the class token's
+                have no autograd history (enough for class maps, not for the ACR loss,
+                which differentiates every row). Blocks other than timm's plain
+                ``Block`` are run whole.
 
         Returns:
             ViTOutput: tokens of the last block and the attention of every block.
         """
         vit = self.vit
-        if not 0 <= grad_from_block <= len(vit.blocks):
-            raise ValueError(f'grad_from_block must be in [0, {len(vit.blocks)}], '
+        depth = len(vit.blocks)
+        if not 0 <= grad_from_block <= depth:
+            raise ValueError(f'grad_from_block must be in [0, {depth}], '
                              f'got {grad_from_block}')
-        with torch.set_grad_enabled(torch.is_grad_enabled() and grad_from_block == 0):
+        cls_only = class_token_only and supports_class_token_block(vit.blocks[-1])
+        body = depth - 1 if cls_only else depth  # blocks run over every token
+        split = min(grad_from_block, body)
+        grad = torch.is_grad_enabled()
+        with torch.set_grad_enabled(grad and grad_from_block == 0):
             tokens = vit.patch_embed(x)
             grid = tuple(tokens.shape[1:3]) if tokens.ndim == 4 else vit.patch_embed.grid_size
             tokens = vit._pos_embed(tokens)
             tokens = vit.patch_drop(tokens)
             tokens = vit.norm_pre(tokens)
-            tokens = vit.blocks[:grad_from_block](tokens)
-        tokens = vit.blocks[grad_from_block:](tokens)
+            tokens = vit.blocks[:split](tokens)
+        tokens = vit.blocks[split:body](tokens)
+        if cls_only:
+            with torch.set_grad_enabled(grad and grad_from_block < depth):
+                tokens, _ = class_token_block(vit.blocks[-1], tokens, self.recorders[-1])
         if self.final_norm:
             tokens = vit.norm(tokens)
         attns = [rec.pop() for rec in self.recorders]
         prefix = vit.num_prefix_tokens
         return ViTOutput(
             cls_token=tokens[:, 0],
-            patch_tokens=tokens[:, prefix:],
+            patch_tokens=None if cls_only else tokens[:, prefix:],
             attns=attns,
             grid=(int(grid[0]), int(grid[1])),
             num_prefix_tokens=prefix)

@@ -143,11 +143,12 @@ class ACRClassifier(BaseModel):
         """GETAM maps at one scale on the token grid, the flipped image's mirrored back.
 
         One forward pass serves the whole scale: the image and its mirror run as one
-        batch, and the blocks before ``head.start_layer`` run without an autograd graph
+        batch, the blocks before ``head.start_layer`` run without an autograd graph
         (GETAM differentiates only the later blocks' attention; the refinement reads
-        every block's attention, which needs no history). When ``present`` is None the
-        classes to map are predicted from the logits of the un-flipped half of this
-        same pass, so no pass runs for the logits alone.
+        every block's attention, which needs no history), and the last block runs for
+        the class token alone (its attention matrix in full, the rest for one token).
+        When ``present`` is None the classes to map are predicted from the logits of the
+        un-flipped half of this same pass, so no pass runs for the logits alone.
 
         Args:
             inputs (Tensor): (B, 3, H, W).
@@ -171,7 +172,8 @@ class ACRClassifier(BaseModel):
             x = torch.cat([x, x.flip(-1)])
         # A negative start layer counts from the end: then the whole graph is kept.
         grad_from = min(max(self.head.start_layer, 0), self.backbone.num_blocks)
-        out: ViTOutput = self.backbone(x, grad_from_block=grad_from)
+        # Only the class token reaches the scores: the last block runs for it alone.
+        out: ViTOutput = self.backbone(x, grad_from_block=grad_from, class_token_only=True)
         logits = self.head(out.cls_token)
         scores = logits[:b].detach()
         if present is None:
@@ -234,7 +236,7 @@ class ACRClassifier(BaseModel):
             # No mapping pass sees the image at its size: one pass without a graph gives
             # its scores and, when they are predicted, the classes every scale maps.
             with torch.no_grad():
-                scores = self.head(self.backbone(inputs).cls_token)
+                scores = self.head(self.backbone(inputs, class_token_only=True).cls_token)
             if present is None:
                 present = self._class_ids(scores, labels)
         # Scale 1 first: the un-flipped half of its pass gives the scores (and classes).

@@ -90,6 +90,9 @@ class CAMHead(BaseModule):
         Returns:
             Tensor: Non-negative maps, shape (B, C, h, w).
         """
+        if out.patch_tokens is None:
+            raise ValueError('patch_cam needs the patch tokens of the last block; run the '
+                             'backbone without class_token_only')
         cam = out.patch_tokens @ self.fc.weight.t()  # (B, N, C)
         h, w = out.grid
         return cam.relu().transpose(1, 2).reshape(cam.shape[0], -1, h, w)
