@@ -5,4 +5,4 @@ on :mod:`projects.acr` (backbone wrapper, datasets, hooks, ACR loss), imported f
 """
 import projects.acr  # noqa: F401  (the components ToCo builds on)
 
-from . import models  # noqa: F401,E402
+from . import datasets, engine, models  # noqa: F401,E402

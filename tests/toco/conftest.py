@@ -1,4 +1,10 @@
+import os.path as osp
+import sys
+
 import pytest
+
+# The references of the fidelity tests (toco_reference.py) are imported by name.
+sys.path.insert(0, osp.dirname(__file__))
 
 
 @pytest.fixture(autouse=True)

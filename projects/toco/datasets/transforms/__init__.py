@@ -1,0 +1,3 @@
+from .toco_views import ToCoViews
+
+__all__ = ['ToCoViews']

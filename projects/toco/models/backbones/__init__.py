@@ -1,0 +1,3 @@
+from .toco_vit import ToCoViT, ToCoViTOutput
+
+__all__ = ['ToCoViT', 'ToCoViTOutput']

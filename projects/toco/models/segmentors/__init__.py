@@ -1,0 +1,3 @@
+from .toco import DEFAULT_TEST_CFG, DEFAULT_TRAIN_CFG, ToCo
+
+__all__ = ['ToCo', 'DEFAULT_TRAIN_CFG', 'DEFAULT_TEST_CFG']
