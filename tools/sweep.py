@@ -1,16 +1,23 @@
 """Run a hyper-parameter sweep (a W&B sweep spec from configs/sweeps/).
 
 With W&B reachable (API key and network) the sweep is created on the server and an agent
-runs its trials; otherwise, or with --local, the same spec runs here: grid (every
-combination) or random (seeded; bayes falls back to it) sampling, one work dir per trial,
-finished trials skipped on a rerun, a markdown table sorted by the metric at the end.
+runs its trials; otherwise, or with --local / --storage, the same spec runs as an Optuna
+study: grid (GridSampler), random (RandomSampler, seeded) or bayes (TPE), hyperband
+early termination (HyperbandPruner) on the validations' metric, the study in
+<work dir root>/<sweep>/study.db or any database given with --storage. Start as many
+workers as you like on one study (tools/slurm_sweep.sh starts an array of them); a rerun
+continues the study and never reruns a finished trial.
 
 Examples:
     python tools/sweep.py configs/sweeps/acr_alpha_startlayer_toy.yaml --local
+    python tools/sweep.py configs/sweeps/acr_alpha_startlayer_toy_tpe.yaml --local --count 12
+    # two workers on one study (run each in its own terminal, or on other machines)
+    python tools/sweep.py configs/sweeps/acr_alpha_lr_startlayer_voc.yaml --local \
+        --storage postgresql://user:password@db-host/sweeps
+    python tools/sweep.py configs/sweeps/acr_alpha_startlayer_toy.yaml --report-only
     python tools/sweep.py configs/sweeps/acr_alpha_lr_startlayer_voc.yaml --count 20 \
-        --project acr-wsss
-    python tools/sweep.py configs/sweeps/acr_alpha_lr_startlayer_voc.yaml --local --count 8 \
-        --cfg-options train_cfg.max_epochs=2
+        --project acr-wsss                                        # on the W&B server
+    optuna-dashboard sqlite:///work_dirs/sweeps/acr_alpha_startlayer_toy/study.db
 """
 import argparse
 import os.path as osp
@@ -24,21 +31,41 @@ from projects.acr.visualization import decide_wandb_mode  # noqa: E402
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Run a W&B sweep spec on the W&B server or locally',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description='Run a W&B sweep spec on the W&B server or as an Optuna study',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=__doc__[__doc__.index('Examples:'):])
     parser.add_argument('spec', help='sweep spec (YAML), e.g. configs/sweeps/*.yaml')
     parser.add_argument('--local', action='store_true',
-                        help='run without the W&B server even when it is reachable')
+                        help='run as an Optuna study even when W&B is reachable')
     parser.add_argument('--count', type=int,
-                        help='number of trials (random/bayes; the spec\'s run_cap when '
-                        'omitted), or a cap on the grid; on W&B, the trials of this agent')
-    parser.add_argument('--seed', type=int, default=0, help='seed of local random search')
-    parser.add_argument('--project', default='acr-wsss', help='W&B project')
-    parser.add_argument('--entity', help='W&B entity (user or team)')
-    parser.add_argument('--sweep-id', help='join this existing W&B sweep instead of '
-                        'creating one')
+                        help='the study\'s number of trials (random/bayes; the spec\'s '
+                        'run_cap when omitted), or a cap on the grid; on W&B, the trials '
+                        'of this agent')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the sampler of the worker that creates the study (and '
+                        'of the grid\'s order); joining workers draw seeds of their own')
+    optuna_group = parser.add_argument_group('Optuna study (--local)')
+    optuna_group.add_argument('--storage', help='RDB URL of the study, e.g. '
+                              'postgresql://user:pw@host/db, mysql://..., sqlite:///path.db '
+                              '(implies --local; default sqlite:///<sweep dir>/study.db)')
+    optuna_group.add_argument('--study-name', help='name of the study in the storage '
+                              '(default: the sweep\'s name)')
+    optuna_group.add_argument('--heartbeat', type=int, default=60,
+                              help='seconds between heartbeats of a running trial')
+    optuna_group.add_argument('--grace-period', type=int,
+                              help='seconds without heartbeat after which a trial counts as '
+                              'killed and is re-queued (default: twice --heartbeat)')
+    optuna_group.add_argument('--max-retry', type=int, default=2,
+                              help='times a killed trial is re-queued')
+    optuna_group.add_argument('--report-only', action='store_true',
+                              help='write results.md and the plots from the study, run nothing')
+    wandb_group = parser.add_argument_group('W&B server')
+    wandb_group.add_argument('--project', default='acr-wsss', help='W&B project')
+    wandb_group.add_argument('--entity', help='W&B entity (user or team)')
+    wandb_group.add_argument('--sweep-id', help='join this existing W&B sweep instead of '
+                             'creating one')
     parser.add_argument('--work-dir-root', default='work_dirs/sweeps',
-                        help='trials go to <root>/<sweep name>/<trial name>')
+                        help='trials go to <root>/<sweep name>/trial_NNNN')
     parser.add_argument('--config', help='config file replacing the one in the spec\'s '
                         'command (e.g. a smaller variant)')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
@@ -51,22 +78,28 @@ def main() -> int:
     args = parse_args()
     spec = load_sweep_spec(args.spec)
     sweep_dir = osp.join(osp.abspath(args.work_dir_root), spec.name)
-    local = args.local
+    local = args.local or args.storage is not None or args.report_only
     if not local:
         mode, reason = decide_wandb_mode()
         if mode != 'online':
-            print(f'W&B is not available ({reason}): running the sweep locally')
+            print(f'W&B is not available ({reason}): running the sweep as an Optuna study')
             local = True
-    if local:
-        runner = LocalSweepRunner(spec, sweep_dir, config=args.config,
-                                  cfg_options=args.cfg_options, count=args.count,
-                                  seed=args.seed)
-        results = runner.run()
-    else:
+    if not local:
         results = run_wandb_sweep(spec, sweep_dir, project=args.project, entity=args.entity,
                                   count=args.count, sweep_id=args.sweep_id,
                                   config=args.config, cfg_options=args.cfg_options)
-    failed = [r.name for r in results if r.status != 'done']
+        failed = [r.name for r in results if r.status != 'done']
+    else:
+        runner = LocalSweepRunner(spec, sweep_dir, config=args.config,
+                                  cfg_options=args.cfg_options, count=args.count,
+                                  seed=args.seed, storage=args.storage,
+                                  study_name=args.study_name, heartbeat_interval=args.heartbeat,
+                                  grace_period=args.grace_period, max_retry=args.max_retry)
+        if args.report_only:
+            print(runner.report())
+            return 0
+        results = runner.run()
+        failed = [r.name for r in results if r.status.startswith('failed')]
     if failed:
         print(f'{len(failed)} trial(s) failed: {", ".join(failed)}', file=sys.stderr)
     return 1 if failed else 0

@@ -51,8 +51,11 @@ def test_parse_fields_and_defaults(make_spec):
      'sweeps/test.yaml: parameters.model.head.start_layer has no values'),
     (dict(parameters={'a': {'values': []}}), 'parameters.a.values must be a non-empty list'),
     (dict(parameters={'a': 3}), 'parameters.a must be a mapping'),
-    (dict(parameters={'a': {'distribution': 'beta', 'min': 0, 'max': 1}}),
-     'parameters.a.distribution "beta" is not supported'),
+    (dict(parameters={'a': {'distribution': 'gamma', 'min': 0, 'max': 1}}),
+     'parameters.a.distribution "gamma" is not supported'),
+    (dict(parameters={'a': {'distribution': 'q_uniform', 'min': 0, 'max': 1, 'q': 0}}),
+     'parameters.a.q must be positive'),
+    (dict(early_terminate=[1]), 'sweeps/test.yaml: early_terminate must be a mapping'),
     (dict(parameters={'a': {'min': 2, 'max': 1}}), 'parameters.a: min 2 is greater than max 1'),
     (dict(parameters={'a': {'min': '1e-3', 'max': 0.1}}),
      "parameters.a.min must be a number, got '1e-3' (YAML reads 1e-3 as text"),
@@ -75,6 +78,19 @@ def test_bad_specs_name_file_and_key(change, message):
         parse_sweep_spec(raw, 'sweeps/test.yaml')
     assert message in str(info.value)
     assert 'sweeps/test.yaml' in str(info.value)
+
+
+def test_wandb_distributions_parse_with_their_defaults(make_spec):
+    spec = make_spec(parameters={
+        'q': {'distribution': 'q_uniform', 'min': 0, 'max': 10},
+        'n': {'distribution': 'normal'},
+        'b': {'distribution': 'beta', 'a': 2},
+    }, early_terminate={'type': 'hyperband', 'min_iter': 3})
+    p = spec.parameters
+    assert (p['q'].distribution, p['q'].q) == ('q_uniform', 1)
+    assert p['n'].shape == {'mu': 0.0, 'sigma': 1.0}
+    assert p['b'].shape == {'a': 2, 'b': 1.0}
+    assert (spec.early_terminate.min_iter, spec.early_terminate.eta) == (3, 3)
 
 
 def test_load_errors(tmp_path):

@@ -3,7 +3,7 @@ import math
 import pytest
 import yaml
 
-from projects.acr.sweeps import read_agent_params
+from projects.acr.sweeps import read_agent_params, trial_name
 
 
 def test_agent_params_file(tmp_path, make_spec):
@@ -22,3 +22,19 @@ def test_agent_params_file(tmp_path, make_spec):
     with pytest.raises(ValueError, match='no value for parameter "model.acr_loss.loss_weight"'):
         read_agent_params(path, spec)
     assert math.isclose(params['optim_wrapper.optimizer.lr'], 0.05)
+
+
+def test_run_names_are_readable_and_distinct(make_spec):
+    spec = make_spec('grid', {'model.acr_loss.loss_weight': {'values': [0, 125]},
+                              'optim_wrapper.optimizer.lr': {'values': [0.05, 1 / 3]},
+                              'train_cfg.max_epochs': {'value': 1}})
+    base = {'train_cfg.max_epochs': 1}
+    assert trial_name(spec, dict(base, **{'model.acr_loss.loss_weight': 125,
+                                          'optim_wrapper.optimizer.lr': 0.05})) == \
+        'loss_weight-125_lr-0.05'
+    # A rounded float gets a hash of the exact values.
+    a = trial_name(spec, dict(base, **{'model.acr_loss.loss_weight': 0,
+                                       'optim_wrapper.optimizer.lr': 1 / 3}))
+    b = trial_name(spec, dict(base, **{'model.acr_loss.loss_weight': 0,
+                                       'optim_wrapper.optimizer.lr': 0.33333}))
+    assert a.startswith('loss_weight-0_lr-0.3333_') and a != b

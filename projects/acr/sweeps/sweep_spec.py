@@ -19,8 +19,10 @@ A spec is a W&B sweep configuration whose parameter names are config keys
       - --cfg-options
       - ${args_no_hyphens}
 
-The same file is sent unchanged to ``wandb.sweep`` and run by the local runner. In YAML
-flow lists (``[a, b]``) the ``${...}`` macros must be quoted.
+The same file is sent unchanged to ``wandb.sweep`` and run by the local runner (an Optuna
+study, :mod:`.optuna_study`). ``early_terminate: {type: hyperband, min_iter: 1, eta: 3}``
+stops weak trials early on both. In YAML flow lists (``[a, b]``) the ``${...}`` macros must
+be quoted.
 """
 import os.path as osp
 from dataclasses import dataclass, field
@@ -30,9 +32,18 @@ import yaml
 
 METHODS = ('grid', 'random', 'bayes')
 GOALS = ('maximize', 'minimize')
-# Distributions the local runner samples; W&B knows a few more (q_*, inv_log_uniform*).
-DISTRIBUTIONS = ('constant', 'categorical', 'uniform', 'int_uniform', 'log_uniform',
-                 'log_uniform_values', 'normal')
+# W&B's distributions. The local runner maps each onto Optuna (:mod:`.optuna_space`) and
+# names the parameter of one that has no Optuna counterpart (normal, beta, ...).
+DISTRIBUTIONS = ('constant', 'categorical', 'int_uniform', 'uniform', 'q_uniform', 'log_uniform',
+                 'log_uniform_values', 'q_log_uniform', 'q_log_uniform_values',
+                 'inv_log_uniform', 'inv_log_uniform_values', 'normal', 'q_normal',
+                 'log_normal', 'q_log_normal', 'beta', 'q_beta')
+# Distributions without bounds, with their parameters and W&B's defaults.
+SHAPED_DISTRIBUTIONS = {'normal': ('mu', 'sigma'), 'q_normal': ('mu', 'sigma'),
+                        'log_normal': ('mu', 'sigma'), 'q_log_normal': ('mu', 'sigma'),
+                        'beta': ('a', 'b'), 'q_beta': ('a', 'b')}
+SHAPE_DEFAULTS = {'mu': 0.0, 'sigma': 1.0, 'a': 1.0, 'b': 1.0}
+EARLY_TERMINATE_KEYS = ('type', 'min_iter', 'max_iter', 's', 'eta', 'strict')
 # Macros of a W&B sweep ``command`` that the runners expand.
 COMMAND_MACROS = ('${env}', '${interpreter}', '${program}', '${args}', '${args_no_hyphens}')
 
@@ -52,8 +63,9 @@ class ParameterSpec:
         probabilities (tuple, optional): Sampling weights of ``values`` (random search).
         min (float, optional): Lower bound (``uniform``, ``int_uniform``, ``log_uniform*``).
         max (float, optional): Upper bound.
-        mu (float): Mean of ``normal``.
-        sigma (float): Standard deviation of ``normal``.
+        q (float, optional): Quantisation step of the ``q_*`` distributions (W&B's
+            default 1).
+        shape (dict): ``mu`` / ``sigma`` (normal, log-normal) or ``a`` / ``b`` (beta).
     """
     name: str
     distribution: str
@@ -61,8 +73,8 @@ class ParameterSpec:
     probabilities: Optional[tuple] = None
     min: Optional[float] = None
     max: Optional[float] = None
-    mu: float = 0.0
-    sigma: float = 1.0
+    q: Optional[float] = None
+    shape: Dict[str, float] = field(default_factory=dict)
 
     @property
     def is_discrete(self) -> bool:
@@ -89,6 +101,30 @@ class ParameterSpec:
 
 
 @dataclass(frozen=True)
+class EarlyTerminateSpec:
+    """W&B's hyperband early stopping (``early_terminate``).
+
+    An iteration is one logged value of the sweep's metric (one validation), as on W&B.
+    The brackets are at ``min_iter * eta^k``, or, with ``max_iter`` and ``s``, at
+    ``max_iter / eta^k`` for ``k = 1..s``.
+
+    Attributes:
+        type (str): ``'hyperband'``.
+        min_iter (int, optional): First bracket.
+        max_iter (int, optional): Iterations of a full trial (with ``s``).
+        s (int, optional): Number of brackets below ``max_iter``.
+        eta (float): Reduction factor (W&B's default 3).
+        strict (bool): W&B's stricter variant.
+    """
+    type: str = 'hyperband'
+    min_iter: Optional[int] = None
+    max_iter: Optional[int] = None
+    s: Optional[int] = None
+    eta: float = 3
+    strict: bool = False
+
+
+@dataclass(frozen=True)
 class SweepSpec:
     """A parsed sweep spec.
 
@@ -102,6 +138,7 @@ class SweepSpec:
         program (str): Script the command runs (``tools/train.py``).
         command (list[str]): The W&B ``command`` with its macros.
         run_cap (int, optional): Maximum number of runs.
+        early_terminate (EarlyTerminateSpec, optional): Hyperband early stopping.
         raw (dict): The file's content, as sent to ``wandb.sweep``.
     """
     path: str
@@ -113,6 +150,7 @@ class SweepSpec:
     program: str
     command: List[str]
     run_cap: Optional[int] = None
+    early_terminate: Optional['EarlyTerminateSpec'] = None
     raw: Dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -165,9 +203,13 @@ def _parse_parameter(name: str, body: Any, src: str) -> ParameterSpec:
                                      f'non-negative numbers with a positive sum, got {probs!r}')
             probs = tuple(float(p) / sum(probs) for p in probs)
         return ParameterSpec(name, 'categorical', values=tuple(values), probabilities=probs)
-    if dist == 'normal':
-        return ParameterSpec(name, 'normal', mu=_number(body.get('mu', 0.0), f'{where}.mu'),
-                             sigma=_number(body.get('sigma', 1.0), f'{where}.sigma'))
+    q = _number(body['q'], f'{where}.q') if 'q' in body else None
+    if q is not None and q <= 0:
+        raise SweepSpecError(f'{where}.q must be positive, got {q}')
+    if dist in SHAPED_DISTRIBUTIONS:
+        shape = {k: _number(body.get(k, SHAPE_DEFAULTS[k]), f'{where}.{k}')
+                 for k in SHAPED_DISTRIBUTIONS[dist]}
+        return ParameterSpec(name, dist, q=q, shape=shape)
     if 'min' not in body or 'max' not in body:
         raise SweepSpecError(f'{where} has no values: give "value", "values", or '
                              '"min" and "max" (with an optional "distribution")')
@@ -179,11 +221,48 @@ def _parse_parameter(name: str, body: Any, src: str) -> ParameterSpec:
         raise SweepSpecError(f'{where}: distribution "{dist}" needs "value" / "values"')
     if lo > hi:
         raise SweepSpecError(f'{where}: min {lo} is greater than max {hi}')
-    if dist == 'log_uniform_values' and lo <= 0:
-        raise SweepSpecError(f'{where}: log_uniform_values needs min > 0, got {lo}')
+    if dist.endswith('log_uniform_values') and lo <= 0:
+        raise SweepSpecError(f'{where}: {dist} needs min > 0, got {lo}')
     if dist == 'int_uniform' and (int(lo) != lo or int(hi) != hi):
         raise SweepSpecError(f'{where}: int_uniform needs integer min/max, got {lo}, {hi}')
-    return ParameterSpec(name, dist, min=lo, max=hi)
+    if dist.startswith('q_') and q is None:
+        q = 1  # W&B's default step
+    return ParameterSpec(name, dist, min=lo, max=hi, q=q)
+
+
+def _parse_early_terminate(body: Any, src: str) -> Optional[EarlyTerminateSpec]:
+    where = f'{src}: early_terminate'
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise SweepSpecError(f'{where} must be a mapping, e.g. '
+                             '"{type: hyperband, min_iter: 1, eta: 3}", got {body!r}')
+    unknown = sorted(set(body) - set(EARLY_TERMINATE_KEYS))
+    if unknown:
+        raise SweepSpecError(f'{where}: unknown keys {", ".join(unknown)}; W&B knows '
+                             f'{", ".join(EARLY_TERMINATE_KEYS)}')
+    if body.get('type') != 'hyperband':
+        raise SweepSpecError(f'{where}.type must be "hyperband" (W&B\'s only early '
+                             f'termination), got {body.get("type")!r}')
+    ints = {}
+    for key in ('min_iter', 'max_iter', 's'):
+        if key in body:
+            value = body[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SweepSpecError(f'{where}.{key} must be a positive integer, '
+                                     f'got {value!r}')
+            ints[key] = value
+    eta = _number(body.get('eta', 3), f'{where}.eta')
+    if eta <= 1:
+        raise SweepSpecError(f'{where}.eta must be greater than 1, got {eta}')
+    if 'min_iter' not in ints and 'max_iter' not in ints:
+        raise SweepSpecError(f'{where} needs "min_iter", or "max_iter" and "s"')
+    if 'max_iter' in ints and 'min_iter' not in ints and 's' not in ints:
+        raise SweepSpecError(f'{where}: "max_iter" needs "s" (the number of brackets)')
+    strict = body.get('strict', False)
+    if not isinstance(strict, bool):
+        raise SweepSpecError(f'{where}.strict must be true or false, got {strict!r}')
+    return EarlyTerminateSpec(eta=eta, strict=strict, **ints)
 
 
 def parse_sweep_spec(raw: Any, path: str = '<dict>') -> SweepSpec:
@@ -243,10 +322,11 @@ def parse_sweep_spec(raw: Any, path: str = '<dict>') -> SweepSpec:
     if run_cap is not None and (isinstance(run_cap, bool) or not isinstance(run_cap, int)
                                 or run_cap < 1):
         raise SweepSpecError(f'{path}: run_cap must be a positive integer, got {run_cap!r}')
+    early_terminate = _parse_early_terminate(raw.get('early_terminate'), path)
     name = raw.get('name') or osp.splitext(osp.basename(path))[0]
     return SweepSpec(path=path, name=str(name), method=method, metric=str(metric['name']),
                      goal=goal, parameters=parameters, program=program, command=command,
-                     run_cap=run_cap, raw=raw)
+                     run_cap=run_cap, early_terminate=early_terminate, raw=raw)
 
 
 def load_sweep_spec(path: str) -> SweepSpec:

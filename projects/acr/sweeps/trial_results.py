@@ -1,4 +1,4 @@
-"""What a trial produced: its metric from the mmengine logs, its completion marker, the table.
+"""What a trial produced: its metric from the mmengine logs, its record, the table.
 
 A trial's work dir holds one ``<timestamp>/vis_data/scalars.json`` per launch (a resumed
 trial has several); each line is a JSON dict of the scalars logged at one step, the
@@ -9,7 +9,7 @@ import json
 import math
 import os.path as osp
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from projects.acr.utils.atomic_io import atomic_open
 
@@ -23,7 +23,9 @@ class TrialResult:
     Attributes:
         name (str): Trial name (its work dir's name).
         params (dict): ``{config key: value}``.
-        status (str): ``'done'``, ``'failed'``, ``'running'`` or ``'pending'``.
+        status (str): ``'done'``, ``'failed'``, ``'running'`` or ``'pending'`` (W&B
+            runs); ``'complete'``, ``'pruned'``, ``'failed'``, ... (Optuna trials), with
+            details after the state.
         best (float, optional): Best value of the metric over all validations.
         last (float, optional): Value at the last validation.
         best_step (int, optional): Step (epoch) of ``best``.
@@ -36,6 +38,66 @@ class TrialResult:
     last: Optional[float] = None
     best_step: Optional[int] = None
     command: List[str] = field(default_factory=list)
+
+
+def metric_history(work_dir: str, metric: str) -> List[Tuple[Optional[int], float]]:
+    """Every logged value of ``metric`` under ``work_dir``, launch after launch.
+
+    Args:
+        work_dir (str): The trial's work dir.
+        metric (str): Scalar name, e.g. ``'cam/mIoU'``.
+
+    Returns:
+        list[tuple[int | None, float]]: ``(step, value)`` in logging order.
+
+    Raises:
+        ValueError: A ``scalars.json`` line is not JSON (names the file and line).
+    """
+    history = []
+    # Launch directories are timestamps, so sorting them orders the launches.
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path, encoding='utf-8') as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    # A launch killed (or still writing) mid-line leaves a partial last
+                    # line: skip it.
+                    if f.read().strip():
+                        raise ValueError(f'{path}:{lineno}: not JSON ({exc})') from exc
+                    break
+                if metric in entry:
+                    history.append((entry.get('step'), float(entry[metric])))
+    return history
+
+
+def validation_curve(work_dir: str, metric: str) -> List[float]:
+    """The metric once per validation, in order: what the pruner sees.
+
+    A resumed launch that logs a step again replaces the earlier value of that step.
+    """
+    curve: List[float] = []
+    index: Dict[int, int] = {}
+    for step, value in metric_history(work_dir, metric):
+        if step is not None and step in index:
+            curve[index[step]] = value
+        else:
+            if step is not None:
+                index[step] = len(curve)
+            curve.append(value)
+    return curve
+
+
+def best_of(values: Sequence[Tuple[Optional[int], float]],
+            goal: str) -> Tuple[Optional[float], Optional[int]]:
+    """``(best value, its step)`` of finite ``(step, value)`` pairs; ``(None, None)`` if none."""
+    finite = [(v, s) for s, v in values if math.isfinite(v)]
+    if not finite:
+        return None, None
+    pick = max if goal == 'maximize' else min
+    return pick(finite, key=lambda t: t[0])
 
 
 def read_metric(work_dir: str, metric: str, goal: str = 'maximize') -> Dict[str, Any]:
@@ -52,27 +114,8 @@ def read_metric(work_dir: str, metric: str, goal: str = 'maximize') -> Dict[str,
     Raises:
         ValueError: A ``scalars.json`` line is not JSON (names the file and line).
     """
-    history = []
-    # Launch directories are timestamps, so sorting them orders the launches.
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(path, encoding='utf-8') as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    # A launch killed mid-write leaves a partial last line: skip it.
-                    if f.read().strip():
-                        raise ValueError(f'{path}:{lineno}: not JSON ({exc})') from exc
-                    break
-                if metric in entry:
-                    history.append((entry.get('step'), float(entry[metric])))
-    finite = [(v, s) for s, v in history if math.isfinite(v)]
-    best = best_step = None
-    if finite:
-        pick = max if goal == 'maximize' else min
-        best, best_step = pick(finite, key=lambda t: t[0])
+    history = metric_history(work_dir, metric)
+    best, best_step = best_of(history, goal)
     return dict(best=best, best_step=best_step,
                 last=history[-1][1] if history else None, count=len(history))
 
