@@ -110,18 +110,19 @@ class VOCAugSummary:
 
     def lines(self) -> List[str]:
         """A readable report, with the counts the official archives give."""
-        def vs(name: str, n: int) -> str:
+        def vs(name: str, n: int, unit: str) -> str:
             want = CANONICAL_COUNTS.get(name)
-            return f'{n:,}' + ('' if want is None or want == n else
-                               f' (the official archives give {want:,})')
+            return f'{n:,} {unit}' + ('' if want is None or want == n else
+                                      f' (the official archives give {want:,})')
         out = [f'VOC 2012 + SBD in {self.root} ({self.seconds:.1f} s):',
-               f'  {MASK_DIR}: {vs("masks", self.masks_total)} masks; VOC masks written '
+               f'  {MASK_DIR}: {vs("masks", self.masks_total, "masks")}; VOC masks written '
                f'{self.voc_masks_written}, skipped {self.voc_masks_skipped} (done); SBD '
                f'masks written {self.sbd_masks_written}, skipped {self.sbd_masks_skipped} '
                f'(done), {self.sbd_masks_superseded} not used (VOC has its own mask)',
                f'  {IMG_DIR}: written {self.images_written}, skipped {self.images_skipped} '
                '(done or already the data root)']
-        out += [f'  {LIST_DIR}/{name}.txt: {vs(name, n)} ids' for name, n in self.lists.items()]
+        out += [f'  {LIST_DIR}/{name}.txt: {vs(name, n, "ids")}'
+                for name, n in self.lists.items()]
         return out
 
     def as_dict(self) -> dict:
