@@ -34,8 +34,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config, DictAction  # noqa: E402
 
 import projects.acr  # noqa: E402,F401  (registers the datasets)
-from projects.acr.datasets.converters.dataset_check import DatasetChecker  # noqa: E402
-from projects.acr.datasets.converters.dataset_check import format_reports
+from projects.acr.datasets.converters import DatasetChecker, format_reports  # noqa: E402
 from projects.acr.utils.cpus import available_cpus  # noqa: E402
 
 

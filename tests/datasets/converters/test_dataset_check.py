@@ -110,8 +110,8 @@ def test_converted_voc_tree_against_the_voc_config(tmp_path):
     # Counts reported only: the files are all fine.
     reports = DatasetChecker(cfg, splits=['train_aug', 'val'], check_counts=False,
                              progress=False).run()
-    assert [(r.name, r.num_ids, r.ok) for r in reports] == [('train_aug', 5, True),
-                                                             ('val', 2, True)]
+    assert [(r.name, r.num_ids, r.ok) for r in reports] == [
+        ('train_aug', 5, True), ('val', 2, True)]
     # train_aug: 2007_000001 (VOC), 2007_000002 (VOC), 2008_000010-12 (SBD).
     voc_k = [made['voc_masks'][i] for i in made_archives.TRAIN_AUG[:2]]
     sbd_k = [made['sbd_masks'][i] for i in made_archives.TRAIN_AUG[2:]]

@@ -97,8 +97,10 @@ class DatasetReport:
         return out[:limit]
 
 
-def check_item(task: Tuple[int, str, str, int, int]) -> Tuple[int, List[Tuple[str, str]],
-                                                               Optional[np.ndarray]]:
+ItemResult = Tuple[int, List[Tuple[str, str]], Optional[np.ndarray]]
+
+
+def check_item(task: Tuple[int, str, str, int, int]) -> ItemResult:
     """Worker task: one image and its mask.
 
     Args:
@@ -191,9 +193,9 @@ class DatasetChecker:
         for key in LOADERS:
             loader = self.cfg.get(key)
             if loader and loader.get('dataset'):
-                found.append((key, _unwrap(copy.deepcopy(loader['dataset'].to_dict()
-                                                        if hasattr(loader['dataset'], 'to_dict')
-                                                        else loader['dataset']))))
+                ds_cfg = loader['dataset']
+                ds_cfg = ds_cfg.to_dict() if hasattr(ds_cfg, 'to_dict') else dict(ds_cfg)
+                found.append((key, _unwrap(copy.deepcopy(ds_cfg))))
         if not found:
             raise KeyError('the config has no train/val/test_dataloader.dataset to check')
         if self.splits:
