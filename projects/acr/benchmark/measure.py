@@ -5,6 +5,8 @@ peak memory is the CUDA caching allocator's on a GPU and the process's resident 
 a CPU.
 """
 import ctypes
+import datetime
+import os
 import resource
 import statistics
 import time
@@ -261,9 +263,16 @@ def cpu_model_name() -> str:
 
 
 def machine_info(device: torch.device) -> Dict[str, object]:
-    """What the figures were measured on, with the CPU's bf16 capability."""
+    """What the figures were measured on (when, the 1-minute load average before the
+    run, the CPU with its bf16 capability, threads, torch)."""
     device = torch.device(device)
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # not available on this system
+        load = None
     info: Dict[str, object] = dict(
+        measured_at=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+        load_average=load,
         device=str(device),
         cpu=cpu_model_name(),
         cpu_cores=available_cpus(),
