@@ -25,7 +25,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.acr.sweeps import LocalSweepRunner, load_sweep_spec, run_wandb_sweep  # noqa: E402
+from projects.acr.sweeps import (LocalSweepRunner, load_sweep_spec, parse_sweep_spec,  # noqa: E402
+                                 run_wandb_sweep)
 from projects.acr.visualization import decide_wandb_mode  # noqa: E402
 
 
@@ -41,6 +42,9 @@ def parse_args() -> argparse.Namespace:
                         help='the study\'s number of trials (random/bayes; the spec\'s '
                         'run_cap when omitted), or a cap on the grid; on W&B, the trials '
                         'of this agent')
+    parser.add_argument('--method', choices=('grid', 'random', 'bayes'),
+                        help='search with this method instead of the spec\'s (a study of '
+                        'another method needs its own --study-name or --work-dir-root)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the sampler of the worker that creates the study (and '
                         'of the grid\'s order); joining workers draw seeds of their own')
@@ -57,6 +61,8 @@ def parse_args() -> argparse.Namespace:
                               'killed and is re-queued (default: twice --heartbeat)')
     optuna_group.add_argument('--max-retry', type=int, default=2,
                               help='times a killed trial is re-queued')
+    optuna_group.add_argument('--no-plots', action='store_true',
+                              help='write results.md without the plots')
     optuna_group.add_argument('--report-only', action='store_true',
                               help='write results.md and the plots from the study, run nothing')
     wandb_group = parser.add_argument_group('W&B server')
@@ -77,6 +83,8 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     spec = load_sweep_spec(args.spec)
+    if args.method is not None and args.method != spec.method:
+        spec = parse_sweep_spec(dict(spec.raw, method=args.method), spec.path)
     sweep_dir = osp.join(osp.abspath(args.work_dir_root), spec.name)
     local = args.local or args.storage is not None or args.report_only
     if not local:
@@ -94,7 +102,8 @@ def main() -> int:
                                   cfg_options=args.cfg_options, count=args.count,
                                   seed=args.seed, storage=args.storage,
                                   study_name=args.study_name, heartbeat_interval=args.heartbeat,
-                                  grace_period=args.grace_period, max_retry=args.max_retry)
+                                  grace_period=args.grace_period, max_retry=args.max_retry,
+                                  plots=not args.no_plots)
         if args.report_only:
             print(runner.report())
             return 0

@@ -22,6 +22,7 @@ from projects.acr.sweeps.local_sweep_runner import TRIAL_RECORD
 def _runner(fake_repo, tmp_path, raw, **kwargs):
     spec = parse_sweep_spec(raw, 'configs/sweeps/fake.yaml')
     kwargs.setdefault('poll_interval', 0.05)
+    kwargs.setdefault('plots', False)
     return LocalSweepRunner(spec, str(tmp_path / 'sweeps' / 'fake'), cwd=str(fake_repo),
                             **kwargs)
 
@@ -29,7 +30,7 @@ def _runner(fake_repo, tmp_path, raw, **kwargs):
 def _worker(raw, sweep_dir, env, kwargs):
     os.environ.update(env)
     spec = parse_sweep_spec(raw, 'configs/sweeps/fake.yaml')
-    LocalSweepRunner(spec, sweep_dir, poll_interval=0.05, **kwargs).run()
+    LocalSweepRunner(spec, sweep_dir, poll_interval=0.05, plots=False, **kwargs).run()
 
 
 def _start_worker(raw, sweep_dir, env=None, **kwargs):
@@ -87,7 +88,7 @@ def test_repo_root_honours_acr_tools_dir(tmp_path, monkeypatch, fake_repo):
 
 def test_grid_runs_every_point_once_and_a_rerun_runs_nothing(fake_repo, tmp_path):
     raw = fake_spec_dict('grid', {'x': {'values': [0, 2, 3, 5]}, 'epochs': {'value': 3}})
-    runner = _runner(fake_repo, tmp_path, raw)
+    runner = _runner(fake_repo, tmp_path, raw, plots=True)
     results = runner.run()
     assert sorted((r.params['x'], r.best) for r in results) == [
         (x, pytest.approx(fake_value(x, epoch=3))) for x in (0, 2, 3, 5)]
@@ -156,14 +157,14 @@ def test_a_trial_beyond_the_budget_is_skipped_not_run(fake_repo, tmp_path):
 
 def test_the_pruner_stops_trials_on_their_logged_curve(fake_repo, tmp_path):
     raw = fake_spec_dict('random', {'x': {'min': 0.0, 'max': 6.0}, 'epochs': {'value': 6},
-                                    'delay': {'value': 0.1}},
+                                    'delay': {'value': 0.06}},
                          early_terminate={'type': 'hyperband', 'min_iter': 1, 'eta': 3})
-    runner = _runner(fake_repo, tmp_path, raw, count=12, seed=0)
+    runner = _runner(fake_repo, tmp_path, raw, count=10, seed=0, poll_interval=0.02)
     results = runner.run()
     trials = runner.study.trials
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    assert pruned and complete and len(pruned) + len(complete) == 12
+    assert pruned and complete and len(pruned) + len(complete) == 10
     for t in pruned:
         k = t.user_attrs['pruned_at']
         assert 1 <= k < 6
@@ -234,7 +235,7 @@ def test_two_workers_share_one_study_without_running_a_trial_twice(fake_repo, tm
 @pytest.mark.parametrize('kill', ['sigterm', 'sigkill', 'sigkill_other_node'])
 def test_a_killed_workers_trial_is_requeued_and_resumed(fake_repo, tmp_path, kill):
     raw = fake_spec_dict('grid', {'x': {'values': [1, 2, 3]}, 'epochs': {'value': 4},
-                                  'delay': {'value': 0.4}})
+                                  'delay': {'value': 0.25}})
     sweep_dir = str(tmp_path / 'sweeps' / 'fake')
     env = {'ACR_TOOLS_DIR': str(fake_repo / 'tools')}
     worker = _start_worker(raw, sweep_dir, env, heartbeat_interval=1)

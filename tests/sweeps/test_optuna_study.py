@@ -1,4 +1,7 @@
 """Spec -> study: sampler per method, direction, hyperband pruner, storage and settings."""
+import glob
+import os.path as osp
+
 import optuna
 import pytest
 from optuna.pruners import HyperbandPruner, NopPruner
@@ -6,7 +9,8 @@ from optuna.samplers import GridSampler, RandomSampler, TPESampler
 from optuna.study import StudyDirection
 
 from projects.acr.sweeps import (SweepSpecError, build_pruner, build_sampler, create_or_load_study,
-                                 open_storage, parse_sweep_spec, search_space, study_direction)
+                                 load_sweep_spec, open_storage, parse_sweep_spec, repo_root,
+                                 search_space, study_direction)
 from projects.acr.sweeps.optuna_space import suggest
 from projects.acr.sweeps.optuna_study import hyperband_brackets, spec_settings
 
@@ -114,3 +118,12 @@ def test_a_study_refuses_workers_with_other_settings(tmp_path, make_spec):
                              'sweeps/test.yaml')
     with pytest.raises(SweepSpecError, match=r'\(parameters differ\)'):
         create_or_load_study(other, storage, 'demo', spec_settings(other, None, ['x=1'], 0))
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(osp.join(repo_root(), 'configs', 'sweeps',
+                                                           '*.yaml'))))
+def test_shipped_specs_make_studies(path):
+    spec = load_sweep_spec(path)
+    build_sampler(spec, seed=0)
+    build_pruner(spec)
+    assert search_space(spec)

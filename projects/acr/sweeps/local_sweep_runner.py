@@ -186,6 +186,7 @@ class LocalSweepRunner:
             as killed (default twice the interval).
         max_retry (int, optional): Times a killed trial is re-queued.
         poll_interval (float): Seconds between reads of a running trial's metric.
+        plots (bool): Draw the plots of the report (matplotlib, a few seconds).
         python (str): Interpreter for ``${interpreter}``.
         cwd (str, optional): Where trials run; defaults to :func:`repo_root`, against which
             the spec's ``program`` and config paths are resolved.
@@ -205,6 +206,7 @@ class LocalSweepRunner:
                  grace_period: Optional[int] = None,
                  max_retry: Optional[int] = 2,
                  poll_interval: float = 2.0,
+                 plots: bool = True,
                  python: str = sys.executable,
                  cwd: Optional[str] = None,
                  env: Optional[Dict[str, str]] = None):
@@ -231,6 +233,7 @@ class LocalSweepRunner:
         self.grace_period = grace_period
         self.max_retry = max_retry
         self.poll_interval = poll_interval
+        self.plots = plots
         self.python = python
         self.cwd = cwd or repo_root()
         self.env = dict(env or {})
@@ -492,4 +495,4 @@ class LocalSweepRunner:
                 raise FileNotFoundError(f'no study "{self.study_name}" in '
                                         f'{display_url(self.storage_url)}; run the sweep '
                                         'first') from exc
-        return write_study_report(self.sweep_dir, self.study, self.spec)
+        return write_study_report(self.sweep_dir, self.study, self.spec, plots=self.plots)
