@@ -209,3 +209,17 @@ def test_dataset_reads_the_converted_tree(coco, tmp_path):
     assert len(ds) == 2
     assert np.flatnonzero(ds.get_data_info(0)['img_labels']).tolist() == [0, 79]  # person, brush
     assert np.flatnonzero(ds.get_data_info(1)['img_labels']).tolist() == [16]  # dog
+
+
+def test_docs_class_map_is_the_one_written():
+    from projects.acr.datasets import COCO_CLASSES
+    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    with open(osp.join(root, 'docs', 'dataset_preparation.md')) as f:
+        lines = [line for line in f if line.startswith('| ') and line.count('|') == 13]
+    rows = []
+    for line in lines[1:]:  # the header first
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        rows += [(int(cells[i]), int(cells[i + 1]), cells[i + 2]) for i in (0, 3, 6, 9)]
+    mapping = category_map(made_archives.coco_categories(), 'x')
+    assert sorted(rows) == [(mapping[cid], cid, COCO_CLASSES[mapping[cid]])
+                            for cid in COCO_CATEGORY_IDS]
