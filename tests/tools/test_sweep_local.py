@@ -1,4 +1,4 @@
-"""tools/sweep.py --local end to end: two tiny trials on the toy data, the table, the rerun."""
+"""tools/sweep.py --local end to end: two tiny real trials on the toy data as an Optuna study."""
 import glob
 import json
 import os
@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pytest
+from optuna.trial import TrialState
 
 from projects.acr.sweeps import read_metric
 from projects.acr.toy_data import make_toy_dataset
@@ -68,7 +70,7 @@ def _launches(trial_dir: str) -> list:
 
 
 @pytest.mark.slow
-def test_local_sweep_two_trials_table_and_rerun(tmp_path):
+def test_local_sweep_two_real_trials_study_table_and_rerun(tmp_path):
     data_root = str(tmp_path / 'toy')
     make_toy_dataset(data_root, num_train=16, num_val=8, img_size=48, seed=0)
     config = tmp_path / 'tiny_toy.py'
@@ -80,53 +82,42 @@ def test_local_sweep_two_trials_table_and_rerun(tmp_path):
     sweep_dir = osp.join(root, 'two_trials')
 
     _sweep(str(spec), str(config), root)
-    trials = {'loss_weight-0': 0, 'loss_weight-125': 125}
-    assert sorted(d for d in os.listdir(sweep_dir) if osp.isdir(osp.join(sweep_dir, d))) == \
-        sorted(trials)
-    best = {}
-    for name, alpha in trials.items():
-        trial_dir = osp.join(sweep_dir, name)
+    study = optuna.load_study(study_name='two_trials',
+                              storage='sqlite:///' + osp.join(sweep_dir, 'study.db'))
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
+    assert sorted(t.params['model.acr_loss.loss_weight'] for t in trials) == [0, 125]
+    for t in trials:
+        alpha = t.params['model.acr_loss.loss_weight']
+        trial_dir = osp.join(sweep_dir, f'trial_{t.number:04d}')
+        assert t.user_attrs['work_dir'] == trial_dir
         assert len(_launches(trial_dir)) == 1
-        with open(osp.join(trial_dir, 'sweep_trial.json')) as f:
-            marker = json.load(f)
-        assert marker['status'] == 'done'
-        assert marker['params'] == {'model.acr_loss.loss_weight': alpha, 'randomness.seed': 0}
-        assert f'model.acr_loss.loss_weight={alpha}' in marker['command']
+        assert f'model.acr_loss.loss_weight={alpha}' in t.user_attrs['command']
+        assert 'randomness.seed=0' in t.user_attrs['command']
         metric = read_metric(trial_dir, 'cam/mIoU')
         logged = [json.loads(line) for line in open(_launches(trial_dir)[0])]
         assert metric['count'] == 1
-        assert metric['best'] == [r['cam/mIoU'] for r in logged if 'cam/mIoU' in r][0]
-        assert marker['best'] == metric['best']
+        assert t.value == metric['best'] == [r['cam/mIoU'] for r in logged if 'cam/mIoU' in r][0]
+        assert t.intermediate_values == {1: t.value}  # what the pruner would see
         # The swept weight reached the model: only a nonzero one builds the ACR terms.
         acr_logged = any('loss_intensity' in r for r in logged)
-        assert acr_logged == (alpha != 0), (name, sorted(logged[0]))
-        best[name] = metric['best']
+        assert acr_logged == (alpha != 0), (t.number, sorted(logged[0]))
+        # The trial is a W&B run, offline without a server.
+        assert glob.glob(osp.join(trial_dir, '2*', 'vis_data', 'wandb', 'offline-run-*'))
 
     with open(osp.join(sweep_dir, 'results.md')) as f:
         lines = [ln for ln in f.read().splitlines() if ln.startswith('| ')]
     header, rows = lines[0], lines[1:]
     assert header.startswith('| rank | trial | model.acr_loss.loss_weight | best cam/mIoU')
-    assert len(rows) == 2
-    names = [r.split('|')[2].strip() for r in rows]
     values = [float(r.split('|')[4]) for r in rows]
-    assert sorted(names, key=best.get, reverse=True) == names
     assert values == sorted(values, reverse=True)
-    assert values == [round(best[n], 2) for n in names]
+    assert values == [round(v, 2) for v in sorted((t.value for t in trials), reverse=True)]
+    assert osp.isfile(osp.join(sweep_dir, 'optimization_history.png'))
 
-    # A rerun finds both markers: nothing is trained again.
-    logs = {n: Path(sweep_dir, n, 'trial_output.log').read_text() for n in trials}
+    # A rerun continues the finished study: nothing is trained again.
+    logs = {t.number: Path(sweep_dir, f'trial_{t.number:04d}', 'trial_output.log').read_text()
+            for t in trials}
     proc = _sweep(str(spec), str(config), root)
-    assert all(len(_launches(osp.join(sweep_dir, n))) == 1 for n in trials)
-    assert {n: Path(sweep_dir, n, 'trial_output.log').read_text() for n in trials} == logs
-    assert names[0] in proc.stdout
-
-    # An unfinished trial (no marker, a checkpoint) is resumed from its last checkpoint.
-    os.remove(osp.join(sweep_dir, 'loss_weight-0', 'sweep_trial.json'))
-    _sweep(str(spec), str(config), root)
-    log = Path(sweep_dir, 'loss_weight-0', 'trial_output.log').read_text()
-    launches = [ln for ln in log.splitlines() if ln.startswith('# ') and ' $ ' in ln]
-    assert len(launches) == 2
-    assert '--resume' not in launches[0] and launches[1].endswith('--resume --cfg-options '
-                                                                  'train_dataloader.num_workers=0')
-    assert osp.isfile(osp.join(sweep_dir, 'loss_weight-0', 'sweep_trial.json'))
-    assert len(_launches(osp.join(sweep_dir, 'loss_weight-125'))) == 1
+    assert {n: Path(sweep_dir, f'trial_{n:04d}', 'trial_output.log').read_text()
+            for n in logs} == logs
+    assert 'joined study "two_trials"' in proc.stdout + proc.stderr
