@@ -240,11 +240,11 @@ def test_a_killed_workers_trial_is_requeued_and_resumed(fake_repo, tmp_path, kil
     env = {'ACR_TOOLS_DIR': str(fake_repo / 'tools')}
     worker = _start_worker(raw, sweep_dir, env, heartbeat_interval=1)
 
-    def first_checkpoint():
-        return any(osp.isfile(osp.join(sweep_dir, d, 'epoch_1.pth'))
-                   for d in (os.listdir(sweep_dir) if osp.isdir(sweep_dir) else []))
-
-    _wait_for(first_checkpoint)
+    # On another node the last trial is killed: a rerun finds the budget used up but for
+    # a trial whose heartbeat stopped.
+    victim_dir = osp.join(sweep_dir, 'trial_0002' if kill == 'sigkill_other_node' else
+                          'trial_0000')
+    _wait_for(lambda: osp.isfile(osp.join(victim_dir, 'epoch_1.pth')))
     (victim, ) = [t for t in _study(sweep_dir).trials if t.state == TrialState.RUNNING]
     trainer_pid = launches(victim.user_attrs['work_dir'])[0]['pid']
     os.kill(worker.pid, signal.SIGTERM if kill == 'sigterm' else signal.SIGKILL)

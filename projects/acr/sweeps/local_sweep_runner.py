@@ -282,11 +282,14 @@ class LocalSweepRunner:
             return False
         return len(self.budget_trials(trials)) >= self.budget
 
-    def recover_dead_local_trials(self) -> List[int]:
-        """Fails and re-queues the running trials of workers of this machine that died.
+    def recover_dead_trials(self) -> List[int]:
+        """Fails and re-queues the running trials whose worker is gone.
+
+        A worker of this machine is gone when its process is; a worker elsewhere when its
+        trial's heartbeat is older than the grace period (Optuna's ``fail_stale_trials``).
 
         Returns:
-            list[int]: Numbers of the trials re-queued.
+            list[int]: Numbers of the trials re-queued from this machine's dead workers.
         """
         host, recovered = socket.gethostname(), []
         storage = self.study._storage
@@ -304,6 +307,9 @@ class LocalSweepRunner:
             recovered.append(t.number)
             print_log(f'trial {t.number}: its worker (pid {worker["pid"]}) is gone; '
                       'marked failed and re-queued', logger='current', level=logging.WARNING)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', ExperimentalWarning)
+            optuna.storages.fail_stale_trials(self.study)
         return recovered
 
     # -- one trial ---------------------------------------------------------------------
@@ -426,7 +432,7 @@ class LocalSweepRunner:
     # -- the worker --------------------------------------------------------------------
 
     def _after_trial(self, study: optuna.Study, frozen: FrozenTrial) -> None:
-        self.recover_dead_local_trials()
+        self.recover_dead_trials()
         if self._bar is not None:
             done = [t for t in self.budget_trials(self._trials()) if t.state.is_finished()]
             self._bar.n = len(done)
@@ -449,7 +455,7 @@ class LocalSweepRunner:
         print_log(f'sweep {self.spec.name}: {"created" if self.created else "joined"} study '
                   f'"{self.study_name}" in {display_url(self.storage_url)} ({self.spec.method}, '
                   f'{self.budget} trials)', logger='current')
-        self.recover_dead_local_trials()
+        self.recover_dead_trials()
         previous = None
         main_thread = threading.current_thread() is threading.main_thread()
         if main_thread:
