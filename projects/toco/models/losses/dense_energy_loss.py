@@ -4,9 +4,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
-# Elements of one block of the kernel matrix (rows x pixels) held at a time: 2**26 floats
-# are 256 MiB in fp32.
-_BLOCK_ELEMENTS = 2**26
+# Elements of one block of the kernel matrix (rows x pixels) held at a time: 2**22 floats
+# are 16 MiB in fp32.
+_BLOCK_ELEMENTS = 2**22
 
 
 def bilateral_features(images: torch.Tensor, sigma_rgb: float, sigma_xy: float) -> torch.Tensor:
@@ -52,11 +52,14 @@ def dense_gaussian_filter(features: torch.Tensor, values: torch.Tensor,
     sq = (f * f).sum(-1)  # (B, N)
     rows = max(1, block_elements // max(n, 1))
     out = torch.empty_like(values)
-    for start in range(0, n, rows):
-        fi = f[:, start:start + rows]
-        d2 = sq[:, start:start + rows, None] + sq[:, None, :] - 2 * fi @ f.transpose(1, 2)
-        kernel = torch.exp(-0.5 * d2.clamp_(min=0))
-        out[:, start:start + rows] = kernel @ values
+    for i in range(b):  # one image at a time keeps each block small enough for the cache
+        fi_all, sq_i = f[i], sq[i]
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            # -2 f_a . f_b + |f_a|^2 + |f_b|^2, then exp(-d2 / 2), in place.
+            d2 = torch.addmm(sq_i[None, :], fi_all[start:stop], fi_all.t(), alpha=-2.0)
+            d2.add_(sq_i[start:stop, None]).clamp_(min=0).mul_(-0.5).exp_()
+            out[i, start:stop] = d2 @ values[i]
     return out
 
 

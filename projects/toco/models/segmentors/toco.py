@@ -128,6 +128,8 @@ class ToCo(BaseModel):
         keys = {'begin', 'ptc', 'ctc', 'seg', 'energy', 'seg_cams'}
         begins = []
         for i, st in enumerate(stages):
+            if not isinstance(st, dict):
+                raise ValueError(f'model.train_cfg.stages[{i}] must be a dict, got {st!r}')
             if set(st) - keys or 'begin' not in st:
                 raise ValueError(f'model.train_cfg.stages[{i}] takes {sorted(keys)} (begin '
                                  f'required), got {sorted(st)}')
