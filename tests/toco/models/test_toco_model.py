@@ -165,3 +165,39 @@ def test_missing_view_metadata_names_the_key():
         del s.img_box
     with pytest.raises(KeyError, match='img_box'):
         model(**batch, mode='loss')
+
+
+def test_acr_vanishes_for_identical_aligned_views():
+    model = _model(acr_loss=dict(type='ACRLoss', loss_weight=10.0))
+    batch = _batch(model)
+    batch['inputs'][:, 1] = batch['inputs'][:, 0]  # view 2 = view 1, identity geometry
+    losses = model(**batch, mode='loss')
+    assert losses['loss_intensity'] < 1e-7 and losses['loss_affinity'] < 1e-7
+
+
+def test_predict_with_multi_scale_flip_and_crf(tmp_path):
+    from PIL import Image
+    model = _model(test_cfg=dict(seg_scales=(1.0, 1.5, 1.25), seg_flip=True,
+                                 crf=dict(n_iters=10, gaussian_sxy=1.0, gaussian_compat=1.0,
+                                          bilateral_sxy=121.0, bilateral_srgb=5.0,
+                                          bilateral_compat=4.0))).eval()
+    img = torch.randint(0, 256, (3, 40, 48), dtype=torch.uint8)
+    path = str(tmp_path / 'img.png')
+    Image.fromarray(img.permute(1, 2, 0).numpy()[..., ::-1].copy()).save(path)
+    sample = _sample([0, 1, 0, 1], size=(40, 48))
+    sample.set_metainfo(dict(img_path=path))
+    out = model.test_step(dict(inputs=[img], data_samples=[sample]))[0]
+    # The merged logits: the maximum over scales of (image + mirror) logits.
+    x = model.data_preprocessor(dict(inputs=[img]), False)['inputs']
+    seg = model._seg_logits(x)
+
+    def logits(inp):
+        out = model.backbone(inp)
+        seg = model.decoder(model._to_2d(out.patch_tokens, out.grid))
+        return F.interpolate(seg, size=(40, 48), mode='bilinear', align_corners=False)
+
+    scale1 = logits(x) + logits(x.flip(-1)).flip(-1)
+    assert torch.all(seg >= scale1 - 1e-6) and (seg > scale1 + 1e-4).any()
+    torch.testing.assert_close(out.seg_logits.data, seg[0])
+    pred = out.pred_sem_seg.data
+    assert pred.shape == (1, 40, 48) and int(pred.max()) <= 4
