@@ -201,3 +201,22 @@ def test_predict_with_multi_scale_flip_and_crf(tmp_path):
     torch.testing.assert_close(out.seg_logits.data, seg[0])
     pred = out.pred_sem_seg.data
     assert pred.shape == (1, 40, 48) and int(pred.max()) <= 4
+
+
+def test_ptc_box_on_grid_keeps_the_tokens_that_show_the_image():
+    model = _model(train_cfg=dict(local_crop_size=16, ptc_box_on_grid=True,
+                                  stages=[dict(begin=0)]))
+    captured = {}
+    orig = model.ptc_loss.forward
+
+    def spy(tokens, aff_mask):
+        captured['mask'] = aff_mask
+        return orig(tokens, aff_mask)
+
+    model.ptc_loss.forward = spy
+    model(**_batch(model), mode='loss')
+    # Image 0's box (0, 40, 4, 48) of 48 px covers token rows 0-4 and columns 0-5 of 6:
+    # only the last token row is outside; with ToCo's pixel box every token is inside.
+    ignored = (captured['mask'][0] == 255).all(dim=1).view(6, 6)
+    assert ignored[5].all()
+    assert not ignored[:5].all(dim=1).any()

@@ -28,6 +28,10 @@ DEFAULT_TRAIN_CFG = dict(
     neg_ratio=0.2,  # a local crop with ROI sum / area <= 0.2 is a negative
     par_down_scale=2,  # PAR runs at half resolution
     ignore_index=255,
+    # ToCo applies the pixel box of the valid crop region to the token-grid label of the
+    # patch-token contrast as it is (rows [y0:y1] of a 28-row grid); True scales the box to
+    # the grid (tokens that overlap the image) instead.
+    ptc_box_on_grid=False,
     # Multipliers of each loss's weight from 0-based iteration ``begin`` on, and the maps
     # behind the segmentation pseudo labels ('cam': final classifier, 'aux': auxiliary).
     # ToCo's ``if n_iter <= 2000`` runs the first stage up to iteration 2,000 inclusive.
@@ -305,10 +309,15 @@ class ToCo(BaseModel):
                 self._denormalize(x), seg.softmax(dim=1), rois, pseudo, ignore)
 
         # Patch-token contrast against the affinity of the auxiliary maps' pseudo label.
-        # As in ToCo, the pixel box is applied to the token-grid label as it is.
         aux_small = F.interpolate(cams_aux, size=out.grid, mode='bilinear',
                                   align_corners=False)
-        aux_label = cam_to_label(aux_small, labels, ignore_mid=True, img_box=box,
+        ptc_box = box
+        if cfg['ptc_box_on_grid']:
+            scale = torch.tensor([out.grid[0] / h] * 2 + [out.grid[1] / w] * 2, device=dev)
+            scaled = box.to(torch.float64) * scale
+            ptc_box = torch.cat([scaled[:, 0::2].floor(), scaled[:, 1::2].ceil()], dim=1)
+            ptc_box = ptc_box[:, [0, 2, 1, 3]].long()
+        aux_label = cam_to_label(aux_small, labels, ignore_mid=True, img_box=ptc_box,
                                  ignore_index=ignore, **thr)
         losses['loss_ptc'] = st['ptc'] * self.ptc_loss(fmap, label_to_aff_mask(aux_label,
                                                                                ignore))
