@@ -199,14 +199,14 @@ def test_cache_rebuilt_when_list_changes(voc_root, monkeypatch):
 def test_cache_falls_back_to_user_dir(voc_root, monkeypatch, tmp_path):
     root, masks = voc_root
     list_dir = osp.join(root, 'ImageSets', 'Segmentation')
-    original = label_cache_module._atomic_save_npz
+    original = label_cache_module.atomic_save_npz
 
     def save(path, **arrays):
         if osp.dirname(path) == list_dir:
             raise PermissionError(13, 'Permission denied', path)
         return original(path, **arrays)
 
-    monkeypatch.setattr(label_cache_module, '_atomic_save_npz', save)
+    monkeypatch.setattr(label_cache_module, 'atomic_save_npz', save)
     VOCClsDataset(data_root=root)
     assert cache_files(root) == []
     user_dir = tmp_path / 'xdg' / 'acr_wsss'
@@ -226,6 +226,18 @@ def test_explicit_cache_dir(voc_root, tmp_path):
     VOCClsDataset(data_root=root, label_cache=str(cache_dir))
     assert len(list(cache_dir.glob('*.npz'))) == 1
     assert cache_files(root) == []
+
+
+def test_cache_file_is_readable_by_others_sharing_the_data(voc_root, tmp_path):
+    root, _ = voc_root
+    cache_dir = tmp_path / 'shared_cache'
+    umask = os.umask(0o022)
+    try:
+        VOCClsDataset(data_root=root, label_cache=str(cache_dir))
+    finally:
+        os.umask(umask)
+    (cache,) = cache_dir.glob('*.npz')
+    assert cache.stat().st_mode & 0o777 == 0o644
 
 
 def test_failed_cache_write_leaves_no_files(voc_root, monkeypatch, tmp_path):

@@ -41,7 +41,7 @@ def test_ranks_split_the_list_without_overlap(toy, tmp_path):
     for rank in range(2):
         before = set(os.listdir(tmp_path)) if tmp_path.exists() else set()
         summaries.append(make_job(toy, tmp_path).run(toy['images'], rank, 2))
-        new = set(os.listdir(tmp_path)) - before
+        new = {n for n in set(os.listdir(tmp_path)) - before if n.endswith('.png')}
         # Rank r writes the labels of images r, r + 2, ... of the list.
         assert new == {toy['images'].ids[i] + '.png' for i in range(rank, n, 2)}
     total = PseudoLabelSummary.merge(summaries)
@@ -49,6 +49,26 @@ def test_ranks_split_the_list_without_overlap(toy, tmp_path):
     # A rerun by either rank finds its share done.
     again = make_job(toy, tmp_path).run(toy['images'], 1, 2)
     assert again.as_dict() == dict(written=0, skipped=n // 2, failed=0, total=n // 2)
+
+
+def test_a_rerun_with_other_settings_is_refused_before_anything_is_written(toy, tmp_path):
+    make_job(toy, tmp_path).run(toy['images'])
+    record = tmp_path / 'pseudo_labels.json'
+    assert record.is_file()
+    victim = tmp_path / (toy['images'].ids[0] + '.png')
+    victim.unlink()
+    other = PseudoLabelJob(
+        PseudoLabelWriter(PseudoLabelGenerator(mode='threshold', bg_thr=0.3, crf=False)),
+        toy['cam_dir'], str(tmp_path), progress=False)
+    with pytest.raises(ValueError, match='other settings.*background'):
+        other.run(toy['images'])
+    assert not victim.exists()
+    powered = PseudoLabelJob(PseudoLabelWriter(PseudoLabelGenerator(crf=True)),
+                             toy['cam_dir'], str(tmp_path), progress=False)
+    with pytest.raises(ValueError, match='crf'):
+        powered.run(toy['images'])
+    # The same settings resume.
+    assert make_job(toy, tmp_path).run(toy['images']).written == 1
 
 
 def test_labels_equal_the_threshold_rule(toy, tmp_path):

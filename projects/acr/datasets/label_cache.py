@@ -15,7 +15,6 @@ import hashlib
 import logging
 import os
 import os.path as osp
-import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator, List, Optional, Sequence, Union
@@ -25,6 +24,8 @@ from mmengine.dist import get_rank
 from mmengine.logging import print_log
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
+
+from ..utils.atomic_io import atomic_save_npz
 
 # Bump when the stored layout or the label semantics change, so old caches are rebuilt.
 CACHE_FORMAT_VERSION = 1
@@ -166,28 +167,6 @@ def _sha256(data: Union[bytes, str]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
-    """Write an ``.npz`` under a temporary name and move it into place.
-
-    Readers (including other processes building the same dataset) see either no file or a
-    complete one; a failure removes the temporary file.
-    """
-    dirname = osp.dirname(path)
-    os.makedirs(dirname, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', suffix='.tmp',
-                               dir=dirname)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 class ImageLabelCache:
     """Image-level labels of one image list, derived from its masks and cached on disk.
 
@@ -264,7 +243,7 @@ class ImageLabelCache:
             labels=labels.astype(np.uint8))
         for path in self.candidate_paths:
             try:
-                _atomic_save_npz(path, **arrays)
+                atomic_save_npz(path, compressed=False, **arrays)
             except OSError as e:
                 print_log(f'Cannot write label cache {path} ({e}), trying the next location',
                           'current', level=logging.WARNING)

@@ -21,7 +21,7 @@ With a single threshold (or equal alphas) one map is made and no pixel is ignore
 
 The generator works on arrays only; :mod:`.label_writer` does the file side.
 """
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -115,6 +115,15 @@ class PseudoLabelGenerator:
     def has_ignore_band(self) -> bool:
         """Whether two maps are made, so that disagreeing pixels are ignored."""
         return len(self._bg_args) == 2
+
+    def settings(self) -> Dict[str, Any]:
+        """JSON-serialisable settings that determine the labels (recorded with them)."""
+        crf = None if self.crf is None else {
+            k: getattr(self.crf, k) for k in ('n_iters', 'gaussian_sxy', 'gaussian_compat',
+                                              'bilateral_sxy', 'bilateral_srgb',
+                                              'bilateral_compat', 'clip')}
+        return dict(mode=self.mode, background=[dict(a) for a in self._bg_args], crf=crf,
+                    ignore_index=self.ignore_index)
 
     def __repr__(self) -> str:
         key = 'bg_thr' if self.mode == 'threshold' else 'alpha'

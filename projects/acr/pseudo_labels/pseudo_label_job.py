@@ -9,6 +9,7 @@ A dense CRF on a VOC-sized image takes about 3 s of one core, so COCO's 82k imag
 the pool and the ranks together.
 """
 import multiprocessing
+import os
 import os.path as osp
 import time
 import warnings
@@ -18,11 +19,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from tqdm import tqdm
 
 from ..apis.cam_inferencer import shard_indices
+from ..utils.run_settings import check_recorded_settings
 from .cam_io import cam_path
 from .label_images import LabelImages
 from .label_writer import PseudoLabelWriter
 
 ON_MISSING = ('error', 'skip')
+SETTINGS_FILE = 'pseudo_labels.json'
 LABEL_SUFFIX = '.png'
 Job = Tuple[str, str, str]  # (cam_file, img_file, out_file)
 
@@ -97,6 +100,22 @@ class PseudoLabelJob:
         self.chunksize = chunksize
         self.progress = progress
 
+    def settings(self) -> Dict[str, object]:
+        """What makes the labels of this job: the class maps and the generator's rule."""
+        return dict(cam_dir=osp.realpath(self.cam_dir), **self.writer.generator.settings())
+
+    def check_settings(self, write: bool = True) -> None:
+        """Refuses an output folder filled with other settings (other alphas, thresholds,
+        CRF or class maps), which would mix two kinds of labels; records them otherwise.
+
+        Raises:
+            ValueError: The folder holds labels made otherwise (the message says how).
+        """
+        if write:
+            os.makedirs(self.out_dir, exist_ok=True)
+        check_recorded_settings(self.out_dir, self.settings(), SETTINGS_FILE,
+                                'pseudo labels made', write)
+
     def label_path(self, img_id: str) -> str:
         return osp.join(self.out_dir, img_id + LABEL_SUFFIX)
 
@@ -138,6 +157,7 @@ class PseudoLabelJob:
         Raises:
             FileNotFoundError: With ``on_missing='error'``, class maps of the share are
                 missing (nothing is written then).
+            ValueError: ``out_dir`` holds labels made with other settings.
         """
         indices = shard_indices(len(images), rank, world_size)
         jobs, skipped, missing = self.plan(images, indices)
@@ -148,6 +168,7 @@ class PseudoLabelJob:
                     f'class maps missing for {len(missing)} of {len(indices)} images of '
                     f'{images.ann_file}: {shown} (--on-missing skip leaves them out)')
             warnings.warn(f'class maps missing for {len(missing)} images, skipped: {shown}')
+        self.check_settings(write=rank == 0)
         share = f' (share {rank + 1}/{world_size})' if world_size > 1 else ''
         print(f'{len(indices)} images in {images.ann_file}{share}: {len(jobs)} to make, '
               f'{skipped} already in {self.out_dir}; {self.writer.generator}', flush=True)
