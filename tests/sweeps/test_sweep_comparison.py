@@ -9,9 +9,8 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from projects.acr.sweeps.sweep_comparison import (best_value, comparison_table,
-                                                  load_sweep_study, pruning_savings,
-                                                  trials_to_reach)
+from projects.acr.sweeps.sweep_comparison import (best_value, comparison_table, load_sweep_study,
+                                                  pruning_savings, trials_to_reach)
 
 T0 = dt.datetime(2026, 1, 1)
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
