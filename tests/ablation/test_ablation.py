@@ -3,6 +3,7 @@ import json
 import os
 import os.path as osp
 import textwrap
+import zipfile
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from projects.acr.ablation import (AblationRunner, AblationSpecError, RunRecord,
 # scalars.json per launch, last_checkpoint, the --out-json metrics) from a formula of the
 # run's overrides, and count their launches.
 FAKE_TRAIN = textwrap.dedent('''
-    import json, os, sys
+    import json, os, sys, zipfile
     argv = sys.argv[1:]
     work_dir = argv[argv.index('--work-dir') + 1]
     opts = dict(a.split('=', 1) for a in argv[argv.index('--cfg-options') + 1:] if '=' in a)
@@ -26,7 +27,8 @@ FAKE_TRAIN = textwrap.dedent('''
         f.write(json.dumps({'cam/mIoU': 10.0, 'step': 1}) + '\\n')
         f.write(json.dumps({'cam/mIoU': 50.0 + seed + bonus, 'step': 2}) + '\\n')
     ckpt = os.path.join(work_dir, 'epoch_2.pth')
-    open(ckpt, 'w').close()
+    with zipfile.ZipFile(ckpt, 'w') as z:  # the layout of a torch.save file
+        z.writestr('epoch_2/data.pkl', b'checkpoint')
     with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
         f.write(ckpt)
 ''')
@@ -82,13 +84,29 @@ def test_runs_every_variant_and_seed_then_skips_finished_runs(repo):
     assert launches('base') == 3  # finished runs are not run again
 
 
+def test_a_truncated_last_checkpoint_is_not_trusted(repo):
+    spec = parse_ablation_spec(SPEC, 'demo.yaml')
+    runner = AblationRunner(spec, work_dir_root='runs', cwd=str(repo))
+    work_dir = runner.run_dir('base', 0)
+    os.makedirs(work_dir)
+    with zipfile.ZipFile(osp.join(work_dir, 'epoch_1.pth'), 'w') as z:
+        z.writestr('epoch_1/data.pkl', b'checkpoint')
+    with open(osp.join(work_dir, 'epoch_2.pth'), 'wb') as f:
+        f.write(b'PK\x03\x04 killed while writing')
+    with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(work_dir, 'epoch_2.pth'))
+    assert runner._last_checkpoint(work_dir) == osp.join(work_dir, 'epoch_1.pth')
+    assert runner._last_checkpoint(runner.run_dir('base', 1)) is None
+
+
 def test_an_unfinished_run_resumes_and_missing_evaluations_run(repo):
     spec = parse_ablation_spec(SPEC, 'demo.yaml')
     runner = AblationRunner(spec, work_dir_root='runs', variants=['base'], seeds=[0],
                             cwd=str(repo))
     work_dir = runner.run_dir('base', 0)
     os.makedirs(work_dir)
-    open(osp.join(work_dir, 'epoch_1.pth'), 'w').close()
+    with zipfile.ZipFile(osp.join(work_dir, 'epoch_1.pth'), 'w') as z:
+        z.writestr('epoch_1/data.pkl', b'checkpoint')
     with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
         f.write(osp.join(work_dir, 'epoch_1.pth'))
     assert '--resume' in runner.train_command('base', 0, resume=True)

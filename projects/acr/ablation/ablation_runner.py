@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from ..sweeps import format_cfg_options, read_metric, repo_root
 from ..utils.atomic_io import atomic_open
+from ..utils.latest_checkpoint import find_latest_complete_checkpoint
 from .ablation_spec import AblationSpec
 
 MARKER_NAME = 'ablation_run.json'
@@ -163,12 +164,9 @@ class AblationRunner:
 
     @staticmethod
     def _last_checkpoint(work_dir: str) -> Optional[str]:
-        path = osp.join(work_dir, 'last_checkpoint')
-        if not osp.isfile(path):
-            return None
-        with open(path, encoding='utf-8') as f:
-            ckpt = f.read().strip()
-        return ckpt if ckpt and osp.isfile(ckpt) else None
+        # Not work_dir/last_checkpoint: it names a file that may be truncated or gone
+        # after a kill; the latest checkpoint that loads completely is the one to trust.
+        return find_latest_complete_checkpoint(work_dir) if osp.isdir(work_dir) else None
 
     def read_values(self, variant: str, seed: int) -> Dict[str, Optional[float]]:
         """The run's metrics and diagnostics from its logs and evaluation files."""
