@@ -138,13 +138,18 @@ class DenseEnergyLoss(nn.Module):
         """
         s = self.scale_factor
         kw = dict(scale_factor=s, recompute_scale_factor=True)
+        # The kernel sums run in fp32 even under mixed precision: bf16's 8 bits of mantissa
+        # would round the squared feature distances of the Gaussian.
+        images, probs = images.float(), probs.float()
         images = F.interpolate(images, **kw)
         probs = F.interpolate(probs, mode='bilinear', align_corners=False, **kw)
         rois = F.interpolate(rois[:, None].to(probs.dtype), **kw)[:, 0]
         label = F.interpolate(label[:, None].float(), mode='nearest', **kw)[:, 0]
         unlabeled = label.long() == ignore_index
-        return self.loss_weight * _DenseEnergy.apply(images, probs, rois, unlabeled,
-                                                     self.sigma_rgb, self.sigma_xy * s)
+        with torch.autocast(device_type=probs.device.type, enabled=False):
+            energy = _DenseEnergy.apply(images, probs, rois, unlabeled, self.sigma_rgb,
+                                        self.sigma_xy * s)
+        return self.loss_weight * energy
 
     def extra_repr(self) -> str:
         return (f'loss_weight={self.loss_weight}, sigma_rgb={self.sigma_rgb}, '

@@ -99,3 +99,17 @@ def test_energy_is_lower_for_a_segmentation_that_follows_the_image():
     loss = DenseEnergyLoss(loss_weight=1.0, sigma_rgb=15.0, sigma_xy=10.0, scale_factor=1.0)
     soft = lambda x: (x * 4).softmax(1)  # noqa: E731
     assert loss(images, soft(along), rois, label) < loss(images, soft(across), rois, label)
+
+
+def test_energy_is_computed_in_fp32_under_bf16_autocast():
+    torch.manual_seed(2)
+    images = torch.rand(1, 3, 10, 10) * 255
+    probs = torch.rand(1, 3, 10, 10).softmax(1)
+    rois = torch.ones(1, 10, 10)
+    label = torch.zeros(1, 10, 10, dtype=torch.long)
+    loss = DenseEnergyLoss(loss_weight=1.0, sigma_xy=6.0)
+    ref = loss(images, probs, rois, label)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        mixed = loss(images, probs.bfloat16(), rois, label)
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed, ref, rtol=1e-2, atol=0)
