@@ -263,7 +263,8 @@ def test_a_killed_workers_trial_is_requeued_and_resumed(fake_repo, tmp_path, kil
     if kill == 'sigkill_other_node':
         # A worker elsewhere cannot see the process: the missing heartbeat tells it.
         study._storage.set_trial_user_attr(killed._trial_id, 'worker',
-                                           {'host': 'another-node', 'pid': 1})
+                                           {'host': 'another-node', 'pid': 1,
+                                            'trial': killed.number})
         time.sleep(2.5)
         rerun = dict(heartbeat_interval=1, grace_period=2)
     again = _start_worker(raw, sweep_dir, env, **rerun)

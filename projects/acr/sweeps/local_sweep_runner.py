@@ -295,8 +295,8 @@ class LocalSweepRunner:
         storage = self.study._storage
         for t in self._trials(states=(TrialState.RUNNING, )):
             worker = t.user_attrs.get('worker') or {}
-            if (worker.get('host') != host or worker.get('pid') == os.getpid()
-                    or _pid_alive(int(worker.get('pid', 0)))):
+            if (worker.get('trial') != t.number or worker.get('host') != host
+                    or worker.get('pid') == os.getpid() or _pid_alive(int(worker['pid']))):
                 continue
             try:
                 if not storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
@@ -359,6 +359,11 @@ class LocalSweepRunner:
             TrialFailed: The program failed or logged no metric.
             TrialSkipped: The study already had its budget of trials.
         """
+        # Who runs it, first of all: a worker finding this trial running under a dead
+        # process re-queues it. A re-queued copy inherits the killed trial's attributes,
+        # hence the trial number in the record.
+        trial.set_user_attr('worker', dict(host=socket.gethostname(), pid=os.getpid(),
+                                           trial=trial.number))
         frozen = next(t for t in self._trials() if t.number == trial.number)
         if self._is_surplus(frozen):
             trial.set_user_attr('skipped', 'the study had all its trials')
@@ -378,7 +383,6 @@ class LocalSweepRunner:
             raise
         resume = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
         argv = self.trial_command(work_dir, params, resume=resume)
-        trial.set_user_attr('worker', dict(host=socket.gethostname(), pid=os.getpid()))
         trial.set_user_attr('work_dir', work_dir)
         trial.set_user_attr('command', argv)
         run_name = f'{self.spec.name}/{osp.basename(work_dir)}'
