@@ -78,3 +78,29 @@ def test_multi_scale_crf_test_configs(backbone):
     kinds = [t['type'] for t in cfg.test_dataloader.dataset.pipeline]
     assert 'ResizeImageOnly' not in kinds  # ToCo tests at the image's own size
     assert cfg.model.backbone.arch == ARCHS[backbone]
+
+
+def test_optimizer_groups_follow_toco_param_groups():
+    # ToCo's get_param_groups: the encoder at lr, classifier + aux_classifier + projection
+    # head and the decoder at 10 x lr, weight decay 0.01 everywhere.
+    import torch
+    from mmengine.optim import build_optim_wrapper
+    from mmseg.registry import MODELS
+
+    cfg = _cfg('deit-b_voc')
+    cfg.model.backbone.update(arch='vit_tiny_patch16_224', pretrained=False,
+                              timm_kwargs=dict(img_size=32, patch_size=8, depth=3))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    lr_of = {id(p): g['lr'] for g in wrapper.optimizer.param_groups for p in g['params']}
+    wd_of = {id(p): g['weight_decay'] for g in wrapper.optimizer.param_groups
+             for p in g['params']}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        head = name.startswith(('classifier', 'aux_classifier', 'proj_head.', 'decoder'))
+        assert lr_of[id(p)] == pytest.approx(6e-4 if head else 6e-5), name
+        assert wd_of[id(p)] == 0.01, name
+    assert not model.backbone.vit.pos_embed.requires_grad
+    assert not any(p.requires_grad for p in model.proj_head_t.parameters())
