@@ -85,7 +85,16 @@ def test_writes_voc_palette_pngs_with_valid_values(toy, tmp_path):
         accuracy.append((label == truth)[kept].mean())
     # Maps made from the true masks give labels that mostly agree with them.
     assert np.mean(accuracy) > 0.9
-    assert not [n for n in os.listdir(tmp_path) if not n.endswith('.png')]
+    # Besides the labels, only the record of the settings that made them.
+    assert [n for n in os.listdir(tmp_path) if not n.endswith('.png')] == ['pseudo_labels.json']
+
+
+def test_a_rerun_with_other_alphas_into_the_same_folder_is_refused(toy, tmp_path):
+    run(toy, tmp_path, '--no-crf')
+    os.remove(osp.join(tmp_path, toy['ids'][0] + '.png'))
+    with pytest.raises(ValueError, match='alpha'):
+        run(toy, tmp_path, '--no-crf', '--alpha-high', '6')
+    assert not osp.exists(osp.join(tmp_path, toy['ids'][0] + '.png'))
 
 
 def test_rerun_skips_existing_and_force_rewrites(toy, tmp_path):
@@ -144,7 +153,7 @@ def test_size_mismatch_names_both_files(toy, tmp_path):
     image = osp.join(toy['root'], 'JPEGImages', toy['ids'][0] + '.jpg')
     for extra in ([], ['--no-crf']):
         with pytest.raises(ValueError, match='size mismatch') as info:
-            run(toy, tmp_path / 'out', *extra, cam_dir=cam_dir)
+            run(toy, tmp_path / f'out{len(extra)}', *extra, cam_dir=cam_dir)
         assert bad in str(info.value) and image in str(info.value)
 
 
@@ -158,7 +167,8 @@ def test_interrupted_write_leaves_no_partial_file(toy, tmp_path, monkeypatch):
     monkeypatch.setattr(Image.Image, 'save', save_then_die)
     with pytest.raises(KeyboardInterrupt):
         run(toy, tmp_path, '--no-crf')
-    assert os.listdir(tmp_path) == []  # neither a final name nor a temporary file
+    # Neither a final name nor a temporary file; only the settings record.
+    assert os.listdir(tmp_path) == ['pseudo_labels.json']
 
     monkeypatch.setattr(Image.Image, 'save', real_save)
     assert run(toy, tmp_path, '--no-crf')['written'] == 4
@@ -177,6 +187,7 @@ def test_argument_errors(toy, tmp_path):
         run(toy, tmp_path, '--ann-file', 'not-there.txt')
 
 
+@pytest.mark.slow  # launches two processes under torchrun
 def test_torchrun_two_processes_share_the_list(toy, tmp_path):
     run(toy, tmp_path / 'one', '--no-crf')
     env = dict(os.environ, OMP_NUM_THREADS='1')
