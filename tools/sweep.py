@@ -25,7 +25,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.acr.sweeps import (LocalSweepRunner, load_sweep_spec, parse_sweep_spec,  # noqa: E402
+from projects.acr.sweeps import (LocalSweepRunner, SweepSpecError, load_sweep_spec,  # noqa: E402
                                  run_wandb_sweep)
 from projects.acr.visualization import decide_wandb_mode  # noqa: E402
 
@@ -82,9 +82,15 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    spec = load_sweep_spec(args.spec)
-    if args.method is not None and args.method != spec.method:
-        spec = parse_sweep_spec(dict(spec.raw, method=args.method), spec.path)
+    try:
+        return run(args)
+    except (SweepSpecError, FileNotFoundError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = load_sweep_spec(args.spec, method=args.method)
     sweep_dir = osp.join(osp.abspath(args.work_dir_root), spec.name)
     local = args.local or args.storage is not None or args.report_only
     if not local:

@@ -38,3 +38,36 @@ def test_run_names_are_readable_and_distinct(make_spec):
     b = trial_name(spec, dict(base, **{'model.acr_loss.loss_weight': 0,
                                        'optim_wrapper.optimizer.lr': 0.33333}))
     assert a.startswith('loss_weight-0_lr-0.3333_') and a != b
+
+
+def test_agent_trials_run_the_program_and_leave_their_result(tmp_path, monkeypatch, fake_repo):
+    # The server's side (wandb.sweep, wandb.agent) replaced by what it does for one run:
+    # write the run's parameters and call the trial function.
+    import wandb
+    from conftest import fake_spec_dict, fake_value, launches
+    from wandb.sdk.lib.config_util import save_config_file_from_dict
+
+    from projects.acr.sweeps import parse_sweep_spec, run_wandb_sweep
+    spec = parse_sweep_spec(fake_spec_dict('random', {'x': {'min': 0.0, 'max': 6.0},
+                                                      'epochs': {'value': 2}}), 'fake.yaml')
+    monkeypatch.setenv('ACR_TOOLS_DIR', str(fake_repo / 'tools'))
+    sent = {}
+
+    def agent(sweep_id, function, project, entity, count):
+        for i, x in enumerate((2.5, 4.0)):
+            path = str(tmp_path / f'params{i}.yaml')
+            save_config_file_from_dict(path, {'x': {'value': x}, 'epochs': {'value': 2}})
+            monkeypatch.setenv('WANDB_SWEEP_PARAM_PATH', path)
+            monkeypatch.setenv('WANDB_RUN_ID', f'run{i}')
+            function()
+        sent['sweep_id'] = sweep_id
+
+    monkeypatch.setattr(wandb, 'sweep', lambda sweep, project, entity: 'sweep-1')
+    monkeypatch.setattr(wandb, 'agent', agent)
+    results = run_wandb_sweep(spec, str(tmp_path / 'sweep'), project='p')
+    assert sent['sweep_id'] == 'sweep-1'
+    assert [(r.name, r.status) for r in results] == [('x-2.5-run0', 'done'), ('x-4-run1', 'done')]
+    assert [r.best for r in results] == [pytest.approx(fake_value(2.5, epoch=2)),
+                                         pytest.approx(fake_value(4.0, epoch=2))]
+    (launch, ) = launches(tmp_path / 'sweep' / 'x-2.5-run0')
+    assert launch['name'] == 'x-2.5-run0' and 'x=2.5' in launch['argv']

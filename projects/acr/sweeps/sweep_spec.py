@@ -329,11 +329,12 @@ def parse_sweep_spec(raw: Any, path: str = '<dict>') -> SweepSpec:
                      run_cap=run_cap, early_terminate=early_terminate, raw=raw)
 
 
-def load_sweep_spec(path: str) -> SweepSpec:
+def load_sweep_spec(path: str, method: Optional[str] = None) -> SweepSpec:
     """Reads and checks ``configs/sweeps/*.yaml``.
 
     Args:
         path (str): The YAML file.
+        method (str, optional): Search with this method instead of the file's.
 
     Returns:
         SweepSpec: The parsed spec.
@@ -349,6 +350,8 @@ def load_sweep_spec(path: str) -> SweepSpec:
             raw = yaml.safe_load(f)
         except yaml.YAMLError as exc:
             raise SweepSpecError(f'{path}: not valid YAML: {exc}') from exc
+    if method is not None and isinstance(raw, dict):
+        raw = dict(raw, method=method)
     return parse_sweep_spec(raw, path)
 
 
