@@ -133,3 +133,20 @@ def test_only_the_precisions_in_use_are_measured(monkeypatch):
     only_eval = run_benchmark(BenchmarkSettings(**dict(vars(settings), workloads=('cam_eval', ))))
     assert measured == [] and only_eval['gemm_peak_flops'] == {}
     assert '| CAM evaluation' in format_markdown(only_eval)
+
+
+def test_fused_attention_counts_as_its_products_on_cpu():
+    q, k, v = (torch.randn(2, 3, 17, 8, requires_grad=True) for _ in range(3))
+
+    def explicit():
+        attn = (q @ k.transpose(-2, -1) * 8**-0.5).softmax(-1)
+        (attn @ v).sum().backward()
+
+    def fused():
+        torch.nn.functional.scaled_dot_product_attention(q, k, v).sum().backward()
+
+    product = 2 * 2 * 3 * 17 * 17 * 8  # one (17 x 8) @ (8 x 17) per batch and head
+    assert count_flops(lambda: (q @ k.transpose(-2, -1) @ v)) == 2 * product
+    assert count_flops(explicit) == 6 * product  # 2 forward, 4 backward
+    # torch's formula for fused kernels also counts the scores their backward recomputes.
+    assert count_flops(fused) == 7 * product

@@ -13,6 +13,7 @@ import time
 from typing import Callable, Dict, List, Mapping, Optional
 
 import torch
+from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..utils.cpu_capability import detect_cpu_capability
@@ -25,12 +26,41 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _cpu_sdpa_flops(query_shape, key_shape, value_shape, *args, **kwargs) -> int:
+    return flop_counter.sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def _cpu_sdpa_backward_flops(grad_out_shape, query_shape, key_shape, value_shape, *args,
+                             **kwargs) -> int:
+    return flop_counter.sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape,
+                                                 value_shape)
+
+
+def _cpu_attention_formulas() -> Dict[object, Callable[..., int]]:
+    """Formulas of the CPU fused-attention kernels, which torch's counter leaves out.
+
+    torch counts its GPU attention kernels but not the CPU one that
+    ``scaled_dot_product_attention`` dispatches to, so the fused attention of plain timm
+    would count as zero FLOPs on a CPU; the GPU kernels' formulas apply to it alike (two
+    products forward, five backward: flash attention's backward recomputes the scores).
+    """
+    aten = torch.ops.aten
+    formulas: Dict[object, Callable[..., int]] = {}
+    for name, fn in (('_scaled_dot_product_flash_attention_for_cpu', _cpu_sdpa_flops),
+                     ('_scaled_dot_product_flash_attention_for_cpu_backward',
+                      _cpu_sdpa_backward_flops)):
+        if hasattr(aten, name):
+            formulas[getattr(aten, name)] = fn
+    return formulas
+
+
 def count_flops(fn: Callable[[], object]) -> int:
     """Floating-point operations of one call, counted by ``torch.utils.flop_counter``.
 
-    The counter sees matrix products and convolutions (forward and backward, also
-    inside vectorised backward passes) and counts 2 per multiply-add; element-wise work
-    (softmax, norms, activations) is not counted, as usual for MFU.
+    The counter sees matrix products, convolutions and fused attention (forward and
+    backward, also inside vectorised backward passes; on CPUs too) and counts 2 per
+    multiply-add; element-wise work (softmax, norms, activations) is not counted, as
+    usual for MFU.
 
     Args:
         fn (Callable): The work to count; its result is discarded.
@@ -38,7 +68,7 @@ def count_flops(fn: Callable[[], object]) -> int:
     Returns:
         int: FLOPs of one call.
     """
-    with FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False, custom_mapping=_cpu_attention_formulas()) as counter:
         fn()
     return int(counter.get_total_flops())
 
