@@ -292,17 +292,21 @@ def cpu_model_name() -> str:
     return platform.processor() or 'unknown CPU'
 
 
-def machine_info(device: torch.device) -> Dict[str, object]:
-    """What the figures were measured on (when, the 1-minute load average before the
-    run, the CPU with its bf16 capability, threads, torch)."""
-    device = torch.device(device)
+def load_average() -> Optional[float]:
+    """The system's 1-minute load average, or None where the system has none."""
     try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):  # not available on this system
-        load = None
+        return float(os.getloadavg()[0])
+    except (OSError, AttributeError):
+        return None
+
+
+def machine_info(device: torch.device) -> Dict[str, object]:
+    """What the figures were measured on: the time and 1-minute load average of this
+    call, the CPU with its bf16 capability, threads, torch (and the GPU)."""
+    device = torch.device(device)
     info: Dict[str, object] = dict(
         measured_at=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-        load_average=load,
+        load_average=load_average(),
         device=str(device),
         cpu=cpu_model_name(),
         cpu_cores=available_cpus(),

@@ -10,7 +10,8 @@ from mmengine.logging import print_log
 
 from ..utils.atomic_io import atomic_write_bytes
 from ..utils.cpu_capability import detect_cpu_capability
-from .measure import count_flops, gemm_peak, machine_info, median, paired_ratio, run_interleaved
+from .measure import (count_flops, gemm_peak, load_average, machine_info, median, paired_ratio,
+                      run_interleaved)
 from .workloads import (VOC_IMAGE_SIZES, build_model, cam_evaluation, class_maps, timm_step,
                         train_step)
 
@@ -190,7 +191,8 @@ def run_benchmark(settings: BenchmarkSettings) -> Dict[str, object]:
         settings (BenchmarkSettings): What to measure.
 
     Returns:
-        dict: ``machine`` (with ``cpu_capability``), ``settings``, ``gemm_peak_flops``
+        dict: ``machine`` (with ``cpu_capability``, ``native_bf16`` and the load average
+        before and after the run), ``settings``, ``gemm_peak_flops``
         (per precision that a measured workload uses), ``workloads`` (per name:
         description, precision, FLOPs per call, seconds per round, median seconds,
         images/s, FLOP/s, MFU, peak memory), ``skipped`` (per left-out workload, why)
@@ -203,6 +205,8 @@ def run_benchmark(settings: BenchmarkSettings) -> Dict[str, object]:
     if settings.cfg_options:
         cfg.merge_from_dict(settings.cfg_options)
 
+    # Taken first: the load average before the run says what else the machine ran.
+    machine = machine_info(device)
     native_bf16, reason = device_bf16(device)
     names, skipped = select_workloads(settings, native_bf16, reason)
     _log(reason)
@@ -258,8 +262,8 @@ def run_benchmark(settings: BenchmarkSettings) -> Dict[str, object]:
                          'process resident set peak' +
                          ('' if res['exact_memory'] else ' since start')),
         )
-    machine = machine_info(device)
     machine['native_bf16'] = dict(value=native_bf16, reason=reason)
+    machine['load_average_end'] = load_average()
     return dict(
         machine=machine,
         settings=asdict(settings),
