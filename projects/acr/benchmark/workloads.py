@@ -4,12 +4,14 @@ Each builder returns a callable that performs one measured unit of work on prepa
 inputs, so the timing covers the computation and nothing of the set-up.
 """
 import copy
+import logging
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
@@ -37,7 +39,15 @@ def build_model(cfg: Config, device: torch.device) -> torch.nn.Module:
     model_cfg.backbone.checkpoint = None
     torch.manual_seed(0)
     model = MODELS.build(model_cfg)
-    model.init_weights()
+    # mmengine logs every parameter's initialisation (hundreds of lines for ViT-B), which
+    # would bury the benchmark's progress lines.
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     return model.to(device).train()
 
 
