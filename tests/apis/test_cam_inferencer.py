@@ -160,6 +160,14 @@ def test_train_split_and_missing_split(toy):
         val_dataset(toy, split='nope')
 
 
+def test_another_split_is_used_whole_despite_the_test_subset(toy):
+    cfg = toy['cfg'].copy()
+    cfg.test_dataloader.dataset.indices = 1  # a shortcut of the test list only
+    assert len(build_split_dataset(cfg)) == 1
+    assert len(build_split_dataset(cfg, split='train')) == 4
+    assert len(build_split_dataset(cfg, ann_file='ImageSets/Segmentation/train.txt')) == 4
+
+
 def test_failing_image_is_skipped_or_raises(toy, tmp_path):
     root = str(tmp_path / 'data')
     shutil.copytree(toy['root'], root)

@@ -7,6 +7,7 @@ from typing import List, Optional, Tuple
 from mmcv.transforms import LoadAnnotations
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, TRANSFORMS
 
@@ -39,7 +40,8 @@ def split_dataset_cfg(cfg: Config,
 
     Returns:
         dict: The dataset config. Without ``split`` and ``ann_file`` the configured list is
-        kept.
+        kept; with another list, the configured ``indices`` (a subset of the configured
+        list, e.g. COCO's 5,000 validation images) are dropped, so the whole list is used.
 
     Raises:
         FileNotFoundError: The list file does not exist (the message names the lists that
@@ -57,6 +59,9 @@ def split_dataset_cfg(cfg: Config,
             ds['split'] = split
     elif ann_file:
         ds['ann_file'] = ann_file
+    if (split or ann_file) and ds.pop('indices', None) is not None:
+        print_log(f'{ds["ann_file"]}: the whole list is used (the configured indices '
+                  'subset the test list)', logger='current')
     path = resolve_ann_file(ds)
     if path is not None and not osp.isfile(path):
         lists = sorted(osp.splitext(osp.basename(p))[0]
