@@ -1,6 +1,6 @@
 """The published stage-1 configs carry the settings the official ACR runs used
-(train_acr.sh / train_acr_coco.sh, infer_cam.py, evaluation.py); see the README's
-fidelity table."""
+(train_acr.sh / train_acr_coco.sh, infer_cam.py, evaluation.py); see the table in
+docs/fidelity.md."""
 import os.path as osp
 
 import numpy as np
