@@ -16,8 +16,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dist import is_main_process  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.acr.utils import (adapt_config, allow_mmengine_checkpoints, atomic_open,  # noqa
-                                join_cpu_process_group)
+from projects.acr.utils import (NoNativeBF16Error, adapt_config,  # noqa: E402
+                                allow_mmengine_checkpoints, atomic_open, join_cpu_process_group)
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,7 +62,10 @@ def main() -> None:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-    adapt_config(cfg, amp=args.amp)
+    try:
+        adapt_config(cfg, amp=args.amp)
+    except NoNativeBF16Error as exc:
+        sys.exit(f'tools/test.py: {exc}')
     # Process-wide: torch.load(weights_only=True) accepts mmengine's checkpoint classes,
     # and a CPU run under a launcher joins its gloo group before the runner would try CUDA.
     allow_mmengine_checkpoints()

@@ -96,7 +96,8 @@ def test_amp_is_refused_on_a_cpu_without_native_bf16(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_tool_stops_at_start_without_native_bf16(tmp_path):
+@pytest.mark.parametrize('tool', ['train.py', 'test.py'])
+def test_train_and_test_tools_stop_at_start_without_native_bf16(tool, tmp_path):
     import subprocess
     import sys
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -112,13 +113,14 @@ def test_train_tool_stops_at_start_without_native_bf16(tmp_path):
         'real = cpu_capability.detect_cpu_capability\n'
         'cpu_capability.detect_cpu_capability = '
         f'lambda probe="auto", cpuinfo=None: real(probe, {str(cpuinfo)!r})\n'
-        f'sys.argv = ["tools/train.py", "configs/acr/vit-tiny_toy.py", "--amp", '
+        f'sys.argv = ["tools/{tool}", "configs/acr/vit-tiny_toy.py", '
+        f'{"" if tool == "train.py" else repr(str(cpuinfo)) + ", "}"--amp", '
         f'"--work-dir", {str(tmp_path / "work")!r}]\n'
-        'runpy.run_path("tools/train.py", run_name="__main__")\n')
+        f'runpy.run_path("tools/{tool}", run_name="__main__")\n')
     env = dict(os.environ, CUDA_VISIBLE_DEVICES='', WANDB_MODE='disabled')
     proc = subprocess.run([sys.executable, str(runner)], cwd=repo, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
-    assert 'tools/train.py: mixed precision (--amp) asks for bf16' in proc.stderr
+    assert f'tools/{tool}: mixed precision (--amp) asks for bf16' in proc.stderr
     assert 'Run without --amp' in proc.stderr
     assert not (tmp_path / 'work').exists()  # stopped before the runner was built
