@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 from projects.acr.benchmark import (DEFAULT_WORKLOADS, BenchmarkSettings, PeakMemory, count_flops,
@@ -58,6 +59,7 @@ def test_synthetic_cam_images_look_like_class_map_files():
     cam_evaluation(num_images=4, num_thresholds=10, num_classes=20, num_distinct=2)()
 
 
+@pytest.mark.slow  # launches the tool
 def test_tool_prints_the_table_and_writes_json(tmp_path):
     out = tmp_path / 'bench.json'
     tiny = ['model.backbone.arch=vit_tiny_patch16_224',
@@ -107,6 +109,7 @@ def test_default_set_leaves_bf16_out_without_native_bf16():
     assert select_workloads(asked, native_bf16=False, reason=why) == (('train_bf16', 'maps'), {})
 
 
+@pytest.mark.slow  # trains tiny models
 def test_only_the_precisions_in_use_are_measured(monkeypatch):
     # The CPU under test is what it is: the verdict stands for a CPU without native bf16.
     monkeypatch.setattr(runner, 'device_bf16',

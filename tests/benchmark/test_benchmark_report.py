@@ -29,6 +29,7 @@ def record_file(tmp_path_factory):
     return str(path)
 
 
+@pytest.mark.slow  # trains tiny models
 def test_the_page_is_rendered_from_the_record(record_file):
     record = load_record(record_file)
     page = format_report([('docs/benchmarks/tiny.json', record)], 'docs/performance.md')
@@ -78,6 +79,7 @@ def _report_tool(monkeypatch, *argv):
     return 0
 
 
+@pytest.mark.slow  # launches the tool
 def test_tool_writes_and_checks_the_page(record_file, tmp_path, monkeypatch):
     page = str(tmp_path / 'performance.md')
     assert _report_tool(monkeypatch, record_file, '--check', page) == 1  # no page yet
