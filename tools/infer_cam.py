@@ -15,22 +15,19 @@ Examples:
 The exit status is 1 when some image failed (with --on-error skip), 0 otherwise.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.dist import all_gather_object, barrier  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 
 from projects.acr.apis import (CAMInferencer, InferenceSummary, build_split_dataset,  # noqa: E402
                                check_run_settings, device_of_rank, init_cam_model, init_distributed,
                                resolve_ann_file, shard_indices, split_dataset_cfg)
-from projects.acr.utils.atomic_io import atomic_open  # noqa: E402
+from projects.acr.utils.sharded_job import end_job, gather_summaries, report_inference  # noqa: E402
 from projects.acr.visualization import OVERLAY_MODES  # noqa: E402
 
 
@@ -122,24 +119,11 @@ def main() -> int:
         progress=rank == 0)
     summary = inferencer.run(dataset, shard_indices(len(dataset), rank, world_size))
 
-    per_rank = all_gather_object(summary) if world_size > 1 else [summary]
-    total = InferenceSummary.merge(per_rank)
-    failed = len(total.failed)
+    total, per_rank = gather_summaries(summary, world_size, InferenceSummary.merge)
     if rank == 0:
-        print(f'[infer_cam] {out_dir}: {len(dataset)} images, {len(total.done)} done, '
-              f'{len(total.existing)} skipped (existing), {failed} failed')
-        if failed:
-            print(f'[infer_cam] failed images: {", ".join(sorted(total.failed))}')
-        if args.summary_json:
-            report = dict(out_dir=out_dir, images=len(dataset), **total.counts(),
-                          failed_ids=sorted(total.failed),
-                          per_rank=[dict(rank=r, **s.counts(), done_ids=s.done)
-                                    for r, s in enumerate(per_rank)])
-            with atomic_open(args.summary_json, 'w') as f:
-                json.dump(report, f, indent=2)
-    if world_size > 1:
-        barrier()
-        torch.distributed.destroy_process_group()
+        report_inference('infer_cam', out_dir, len(dataset), total, per_rank, args.summary_json)
+    end_job(world_size)
+    failed = len(total.failed)
     return 1 if failed else 0
 
 

@@ -31,15 +31,14 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.dist import all_gather_object, barrier  # noqa: E402
 
 from projects.acr.apis import init_distributed  # noqa: E402
 from projects.acr.pseudo_labels import (DEFAULT_ANN_FILE, DEFAULT_IMG_DIR,  # noqa: E402
                                         DEFAULT_IMG_SUFFIX, LabelImages, PseudoLabelGenerator,
                                         PseudoLabelJob, PseudoLabelSummary, PseudoLabelWriter,
                                         images_from_config, images_from_tree)
+from projects.acr.utils.sharded_job import end_job, gather_summaries  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -164,12 +163,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, int]:
                          chunksize=args.chunksize, progress=rank == 0)
     summary = job.run(images, rank, world_size)
     if world_size > 1:
-        summary = PseudoLabelSummary.merge(all_gather_object(summary))
+        summary, _ = gather_summaries(summary, world_size, PseudoLabelSummary.merge)
         if rank == 0:
             print(f'pseudo labels in {args.out_dir}, all {world_size} processes: '
                   f'{summary.as_dict()}', flush=True)
-        barrier()
-        torch.distributed.destroy_process_group()
+    end_job(world_size)
     return summary.as_dict()
 
 

@@ -19,22 +19,19 @@ Examples:
 The exit status is 1 when some image failed (with --on-error skip), 0 otherwise.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.dist import all_gather_object, barrier  # noqa: E402
 
 from projects.acr.affinity import (DEFAULT_BETA, DEFAULT_LOGT, DEFAULT_RW_ALPHA,  # noqa: E402
                                    AffinityLabelRefiner, check_refine_settings, split_images)
 from projects.acr.apis import (InferenceSummary, device_of_rank, init_cam_model,  # noqa: E402
                                init_distributed, shard_indices)
-from projects.acr.utils.atomic_io import atomic_open  # noqa: E402
+from projects.acr.utils.sharded_job import end_job, gather_summaries, report_inference  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -100,23 +97,12 @@ def main() -> int:
     mine = [items[i] for i in shard_indices(len(items), rank, world_size)]
     summary = refiner.run(mine)
 
-    per_rank = all_gather_object(summary) if world_size > 1 else [summary]
-    total = InferenceSummary.merge(per_rank)
-    failed = len(total.failed)
+    total, per_rank = gather_summaries(summary, world_size, InferenceSummary.merge)
     if rank == 0:
-        print(f'[refine_labels] {args.out_dir}: {len(items)} images, {len(total.done)} done, '
-              f'{len(total.existing)} skipped (existing), {failed} failed')
-        if failed:
-            print(f'[refine_labels] failed images: {", ".join(sorted(total.failed))}')
-        if args.summary_json:
-            with atomic_open(args.summary_json, 'w') as f:
-                json.dump(dict(out_dir=args.out_dir, images=len(items), **total.counts(),
-                               failed_ids=sorted(total.failed),
-                               per_rank=[dict(rank=r, **s.counts(), done_ids=s.done)
-                                         for r, s in enumerate(per_rank)]), f, indent=2)
-    if world_size > 1:
-        barrier()
-        torch.distributed.destroy_process_group()
+        report_inference('refine_labels', args.out_dir, len(items), total, per_rank,
+                         args.summary_json)
+    end_job(world_size)
+    failed = len(total.failed)
     return 1 if failed else 0
 
 

@@ -8,11 +8,11 @@ import torch
 from mmengine.logging import print_log
 from tqdm import tqdm
 
-from ..apis.cam_inferencer import InferenceSummary
 from ..pseudo_labels.background import background_score, check_class_ids
 from ..pseudo_labels.cam_io import cam_path, load_cams
 from ..pseudo_labels.label_writer import read_rgb, save_label_png
 from ..utils.run_settings import check_recorded_settings
+from ..utils.sharded_job import InferenceSummary
 from .random_walk import WALK_METHODS, walk_labels
 
 SETTINGS_FILE = 'refine_settings.json'

@@ -2,7 +2,6 @@
 import logging
 import os.path as osp
 import traceback
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -13,58 +12,13 @@ from tqdm import tqdm
 
 from ..pseudo_labels.cam_io import cam_path, load_cams, save_cams
 from ..utils.run_settings import check_recorded_settings
+from ..utils.sharded_job import InferenceSummary, image_id
 from ..visualization.cam_overlay import OVERLAY_MODES, render_cam_overlay, save_overlay
 from .cam_predictor import CAMPredictor, pipeline_image_loader
 
 ON_ERROR = ('raise', 'skip')
 SETTINGS_FILE = 'cam_inference.json'
 OVERLAY_SUFFIX = '.png'
-
-
-def shard_indices(num_items: int, rank: int, world_size: int) -> List[int]:
-    """The indices of ``range(num_items)`` that process ``rank`` handles.
-
-    Strided shards are disjoint, cover everything, and stay balanced when a resumed run
-    finds a prefix of the split already done.
-    """
-    if not 0 <= rank < world_size:
-        raise ValueError(f'rank {rank} is not in [0, {world_size})')
-    return list(range(rank, num_items, world_size))
-
-
-def image_id(info: Dict[str, Any]) -> str:
-    """The id naming an image's output files: ``img_id``, else the image file's stem."""
-    if info.get('img_id'):
-        return str(info['img_id'])
-    if info.get('img_path'):
-        return osp.splitext(osp.basename(info['img_path']))[0]
-    raise KeyError(f'data info has neither img_id nor img_path: {sorted(info)}')
-
-
-@dataclass
-class InferenceSummary:
-    """Ids of the images a run computed, found done, or could not process."""
-
-    done: List[str] = field(default_factory=list)
-    existing: List[str] = field(default_factory=list)
-    failed: List[str] = field(default_factory=list)
-
-    @classmethod
-    def merge(cls, summaries: Sequence['InferenceSummary']) -> 'InferenceSummary':
-        """One summary of several (e.g. of every rank)."""
-        out = cls()
-        for s in summaries:
-            out.done += s.done
-            out.existing += s.existing
-            out.failed += s.failed
-        return out
-
-    def counts(self) -> Dict[str, int]:
-        return dict(done=len(self.done), existing=len(self.existing), failed=len(self.failed))
-
-    def __str__(self) -> str:
-        return (f'{len(self.done)} computed, {len(self.existing)} already done, '
-                f'{len(self.failed)} failed')
 
 
 def check_run_settings(out_dir: str, settings: Dict[str, Any], write: bool = True) -> None:

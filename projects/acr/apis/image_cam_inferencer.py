@@ -25,13 +25,13 @@ from mmengine.model import BaseModel
 from mmseg.registry import DATASETS, TRANSFORMS
 from tqdm import tqdm
 
+from ..datasets.split_dataset import is_mask_loader, test_dataset_cfg
 from ..datasets.transforms.load_checked_image import decode_image_bgr
 from ..datasets.voc_cls import voc_palette
 from ..utils.atomic_io import atomic_save_npz
 from ..visualization.cam_overlay import OVERLAY_MODES, render_cam_overlay, save_overlay
 from .cam_predictor import CAMPrediction, CAMPredictor, is_image_loader
 from .model_init import init_cam_model
-from .split_dataset import is_mask_loader, test_dataset_cfg
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 ImageInput = Union[str, np.ndarray]

@@ -23,7 +23,7 @@ from mmengine.config import Config, DictAction
 
 from ..affinity.label_refiner import SETTINGS_FILE as REFINE_SETTINGS_FILE
 from ..apis.cam_inferencer import SETTINGS_FILE
-from ..apis.split_dataset import resolve_ann_file, split_dataset_cfg
+from ..datasets.split_dataset import resolve_ann_file, split_dataset_cfg
 from ..sweeps.trial_results import read_metric
 from ..utils.atomic_io import atomic_open
 from .pipeline_step import (PipelineStep, fixed_outputs, per_image_outputs, project_root,

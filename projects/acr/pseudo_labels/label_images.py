@@ -9,8 +9,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 
-from ..apis.cam_inferencer import image_id
-from ..apis.split_dataset import build_split_dataset, split_dataset_cfg
+from ..datasets.split_dataset import build_split_dataset, split_dataset_cfg
+from ..utils.sharded_job import image_id
 
 DEFAULT_ANN_FILE = 'ImageSets/Segmentation/train_aug.txt'
 DEFAULT_IMG_DIR = 'JPEGImages'

@@ -18,8 +18,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
-from ..apis.cam_inferencer import shard_indices
 from ..utils.run_settings import check_recorded_settings
+from ..utils.sharded_job import MergeableSummary, shard_indices
 from .cam_io import cam_path
 from .label_images import LabelImages
 from .label_writer import PseudoLabelWriter
@@ -31,24 +31,13 @@ Job = Tuple[str, str, str]  # (cam_file, img_file, out_file)
 
 
 @dataclass
-class PseudoLabelSummary:
+class PseudoLabelSummary(MergeableSummary):
     """Counts of one run: labels written, found done, failed (maps missing), listed."""
 
     written: int = 0
     skipped: int = 0
     failed: int = 0
     total: int = 0
-
-    @classmethod
-    def merge(cls, summaries: Sequence['PseudoLabelSummary']) -> 'PseudoLabelSummary':
-        """One summary of several (e.g. of every rank)."""
-        out = cls()
-        for s in summaries:
-            out.written += s.written
-            out.skipped += s.skipped
-            out.failed += s.failed
-            out.total += s.total
-        return out
 
     def as_dict(self) -> Dict[str, int]:
         return dict(written=self.written, skipped=self.skipped, failed=self.failed,
