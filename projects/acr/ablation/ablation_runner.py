@@ -16,19 +16,18 @@ import json
 import logging
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from mmengine.logging import print_log
 from tqdm import tqdm
 
-from ..sweeps import format_cfg_options, read_metric, repo_root
+from ..sweeps import format_cfg_options, read_metric
 from ..utils.atomic_io import atomic_open
 from ..utils.latest_checkpoint import find_latest_complete_checkpoint
+from ..utils.tool_runner import log_tail, repo_root, run_process
 from .ablation_spec import AblationSpec
 
 MARKER_NAME = 'ablation_run.json'
@@ -139,7 +138,7 @@ class AblationRunner:
                 continue
             argv = [self.python if c == 'python' else c for c in command]
             print_log(f'{target} is missing: running {" ".join(argv)}', logger='current')
-            code = subprocess.call(argv, cwd=self.cwd, env=self._env())
+            code, _ = run_process(argv, cwd=self.cwd, env=self._env())
             if code != 0 or not osp.exists(osp.join(self.cwd, target)):
                 raise RuntimeError(f'{self.spec.path}: requires.{target}: "{" ".join(argv)}" '
                                    f'exited with {code} without making {target}')
@@ -150,16 +149,10 @@ class AblationRunner:
     def _call(self, argv: List[str], work_dir: str) -> int:
         os.makedirs(work_dir, exist_ok=True)
         log_path = osp.join(work_dir, OUTPUT_LOG)
-        with open(log_path, 'a', encoding='utf-8') as log:
-            log.write(f'\n# {time.strftime("%Y-%m-%d %H:%M:%S")} $ {" ".join(argv)}\n')
-            log.flush()
-            code = subprocess.call(argv, cwd=self.cwd, env=self._env(), stdout=log,
-                                   stderr=subprocess.STDOUT)
+        code, _ = run_process(argv, cwd=self.cwd, env=self._env(), log_path=log_path)
         if code != 0:
-            with open(log_path, encoding='utf-8', errors='replace') as f:
-                tail = ''.join(deque(f, maxlen=15))
             print_log(f'{argv[1]} failed (exit code {code}); last lines of {log_path}:\n'
-                      f'{tail}', logger='current', level=logging.ERROR)
+                      f'{log_tail(log_path)}', logger='current', level=logging.ERROR)
         return code
 
     @staticmethod

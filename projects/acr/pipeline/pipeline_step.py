@@ -1,16 +1,17 @@
 """One step of a multi-stage job: a command and the outputs that show it has finished.
 
-Steps run the toolkit's command-line tools (``tools/*.py``) in subprocesses. The tools are
-scripts next to the package in a checkout, not part of an installed package, so their
-folder is looked up (:func:`find_tools_dir`) rather than derived from this file alone.
+Steps run the toolkit's command-line tools (``tools/*.py``) in subprocesses, started and
+found by :mod:`projects.acr.utils.tool_runner` like every other tool the toolkit runs.
 """
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
+
+from ..utils import tool_runner
+from ..utils.tool_runner import TOOLS_DIR_ENV, run_process
 
 
 @dataclass
@@ -67,11 +68,11 @@ class PipelineStep:
         """Runs the command; raises ``RuntimeError`` naming the step when it fails."""
         log(f'[{self.name}] {self.description}\n  $ {" ".join(self.command)}')
         start = time.time()
-        result = subprocess.run(self.command, cwd=cwd, env=env)
+        returncode, _ = run_process(self.command, cwd=cwd, env=env)
         self.seconds = time.time() - start
-        if result.returncode != 0:
+        if returncode != 0:
             self.status = 'failed'
-            raise RuntimeError(f'step {self.name!r} failed with exit status {result.returncode} '
+            raise RuntimeError(f'step {self.name!r} failed with exit status {returncode} '
                                f'after {self.seconds:.0f} s: {" ".join(self.command)}')
         missing = self.missing_outputs()
         if missing:
@@ -81,42 +82,18 @@ class PipelineStep:
         self.status = 'done'
 
 
-TOOLS_DIR_ENV = 'ACR_TOOLS_DIR'
+__all__ = ['PipelineStep', 'TOOLS_DIR_ENV', 'find_tools_dir', 'project_root', 'python_command',
+           'per_image_outputs', 'fixed_outputs']
+
 # Tools the pipeline runs; a folder holding them is the tools folder.
-_MARKER_TOOLS = ('train.py', 'infer_cam.py', 'make_pseudo_labels.py')
-
-
-def _is_tools_dir(path: Optional[str]) -> bool:
-    return bool(path) and all(osp.isfile(osp.join(path, t)) for t in _MARKER_TOOLS)
+PIPELINE_TOOLS = ('train.py', 'infer_cam.py', 'make_pseudo_labels.py')
 
 
 def find_tools_dir() -> str:
-    """The folder of the command-line tools, absolute.
-
-    Looked for, in order: ``$ACR_TOOLS_DIR``; ``tools/`` next to the ``projects``
-    package (a checkout, or an editable install); ``tools/`` in the working directory.
-    A non-editable install has no tools next to the package: run from the checkout or set
-    ``ACR_TOOLS_DIR``.
-
-    Raises:
-        FileNotFoundError: No candidate holds the tools; the message lists the places
-            tried.
-    """
-    package_root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    env = os.environ.get(TOOLS_DIR_ENV)
-    if env:  # set on purpose: a wrong value is an error, not a reason to look elsewhere
-        if not _is_tools_dir(env):
-            raise FileNotFoundError(f'{TOOLS_DIR_ENV}={env} does not hold the tools '
-                                    f'({", ".join(_MARKER_TOOLS)})')
-        return osp.abspath(env)
-    candidates = [osp.join(package_root, 'tools'), osp.join(os.getcwd(), 'tools')]
-    for path in candidates:
-        if _is_tools_dir(path):
-            return osp.abspath(path)
-    tried = ', '.join(candidates)
-    raise FileNotFoundError(f'the tools folder ({", ".join(_MARKER_TOOLS)}) was not found in '
-                            f'{tried}; run from a checkout of the repository or set '
-                            f'{TOOLS_DIR_ENV}')
+    """The folder of the tools the pipeline runs, absolute (see
+    :func:`projects.acr.utils.tool_runner.find_tools_dir`: ``$ACR_TOOLS_DIR``, the
+    checkout around this package, the working directory)."""
+    return tool_runner.find_tools_dir(PIPELINE_TOOLS, anchor=__file__)
 
 
 def project_root() -> str:
@@ -129,16 +106,10 @@ def project_root() -> str:
 
 
 def python_command(script: str, *args: str) -> List[str]:
-    """A tool invocation with the running interpreter (the project's virtual environment).
-
-    Args:
-        script (str): ``tools/<name>.py`` (resolved with :func:`find_tools_dir`) or
-            any other script path.
-        *args (str): Its arguments.
-    """
-    if script.startswith('tools/'):
-        script = osp.join(find_tools_dir(), script[len('tools/'):])
-    return [sys.executable, script, *args]
+    """A tool invocation with the running interpreter; ``tools/...`` is resolved in
+    :func:`find_tools_dir`."""
+    tools_dir = find_tools_dir() if script.startswith('tools/') else None
+    return tool_runner.tool_command(script, *args, python=sys.executable, tools_dir=tools_dir)
 
 
 def per_image_outputs(list_file: str, directory: str, suffix: str) -> Callable[[], List[str]]:

@@ -52,43 +52,16 @@ from tqdm import tqdm
 
 from projects.acr.utils.atomic_io import atomic_open
 
+from ..utils.tool_runner import log_tail, repo_root, run_process
 from .optuna_space import constant_params, grid_size, search_space, suggest
 from .optuna_study import (STUDY_DB, create_or_load_study, default_storage_url, display_url,
                            open_storage, spec_settings)
 from .study_report import study_results, write_study_report
 from .sweep_spec import SweepSpec, SweepSpecError, expand_command
-from .trial_process import log_tail, run_trial_process
 from .trial_results import TrialResult, best_of, metric_history, validation_curve
 
 OUTPUT_LOG = 'trial_output.log'
 TRIAL_RECORD = 'optuna_trial.json'
-# The same variable as the pipeline's (projects/acr/pipeline/pipeline_step.py).
-TOOLS_DIR_ENV = 'ACR_TOOLS_DIR'
-
-
-def repo_root() -> str:
-    """The folder trials run from: the one whose ``tools/`` holds ``train.py``.
-
-    Looked for, in order: the parent of ``$ACR_TOOLS_DIR``; the checkout around the
-    ``projects`` package (a checkout or an editable install); the working directory. A
-    non-editable install has no tools next to the package: set ``ACR_TOOLS_DIR``.
-
-    Raises:
-        FileNotFoundError: ``ACR_TOOLS_DIR`` is set but holds no ``train.py``, or no
-            candidate does (the message lists the places tried).
-    """
-    env = os.environ.get(TOOLS_DIR_ENV)
-    if env:  # set on purpose: a wrong value is an error, not a reason to look elsewhere
-        if not osp.isfile(osp.join(env, 'train.py')):
-            raise FileNotFoundError(f'{TOOLS_DIR_ENV}={env} holds no train.py')
-        return osp.dirname(osp.abspath(env))
-    package_root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    candidates = [package_root, os.getcwd()]
-    for root in candidates:
-        if osp.isfile(osp.join(root, 'tools', 'train.py')):
-            return osp.abspath(root)
-    raise FileNotFoundError(f'tools/train.py was found in none of {", ".join(candidates)}; '
-                            f'run from a checkout of the repository or set {TOOLS_DIR_ENV}')
 
 
 def check_trial_options(spec: SweepSpec, config: Optional[str],
@@ -401,9 +374,9 @@ class LocalSweepRunner:
             return trial.should_prune()
 
         try:
-            code, stopped = run_trial_process(argv, self.cwd, env,
-                                              osp.join(work_dir, OUTPUT_LOG), should_stop,
-                                              self.poll_interval)
+            code, stopped = run_process(argv, self.cwd, env, osp.join(work_dir, OUTPUT_LOG),
+                                        isolate=True, should_stop=should_stop,
+                                        poll_interval=self.poll_interval)
         except KeyboardInterrupt:
             # Re-queue before Optuna marks this trial failed: a rerun resumes it.
             trial.set_user_attr('interrupted', True)

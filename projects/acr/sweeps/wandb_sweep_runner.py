@@ -16,9 +16,9 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
+from ..utils.tool_runner import log_tail, run_process
 from .local_sweep_runner import OUTPUT_LOG, check_trial_options, repo_root, trial_argv
 from .sweep_spec import SweepSpec
-from .trial_process import log_tail, run_trial_process
 from .trial_results import TrialResult, read_marker, read_metric, write_marker, write_results
 
 
@@ -112,7 +112,8 @@ def run_wandb_sweep(spec: SweepSpec,
         resume = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
         argv = trial_argv(spec, params, sys.executable, work_dir, config, cfg_options, resume)
         log_path = osp.join(work_dir, OUTPUT_LOG)
-        code, _ = run_trial_process(argv, cwd, dict(os.environ, WANDB_NAME=name), log_path)
+        code, _ = run_process(argv, cwd, dict(os.environ, WANDB_NAME=name), log_path,
+                              isolate=True)
         metric = read_metric(work_dir, spec.metric, spec.goal)
         result = TrialResult(name=name, params=params, status='done' if code == 0 else 'failed',
                              best=metric['best'], last=metric['last'],

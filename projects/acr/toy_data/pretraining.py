@@ -10,7 +10,6 @@ by content). The backbone weights are exported in timm's layout, to be loaded wi
 import hashlib
 import os
 import os.path as osp
-import subprocess
 import sys
 from typing import Dict, Iterable, List, Optional, Sequence
 
@@ -19,6 +18,7 @@ from mmengine.logging import print_log
 
 from ..utils.atomic_io import atomic_open
 from ..utils.checkpoint_safe_globals import allow_mmengine_checkpoints
+from ..utils.tool_runner import repo_root, run_process
 from .generator import make_toy_dataset
 
 DEFAULT_CONFIG = 'configs/pretrain/vit-tiny_toy-pretrain.py'
@@ -107,13 +107,14 @@ def pretrain_toy_backbone(out_path: str = DEFAULT_OUT,
         work_dir (str): Work dir of the training.
         cfg_options (Sequence[str]): ``key=value`` overrides of the training.
         python (str): Interpreter of ``tools/train.py``.
-        cwd (str, optional): Repository root (relative paths are resolved against it).
+        cwd (str, optional): Repository root (relative paths are resolved against it;
+            default: the folder above the tools, ``$ACR_TOOLS_DIR`` honoured).
         force (bool): Redo the training and the export.
 
     Returns:
         str: ``out_path``.
     """
-    cwd = cwd or osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    cwd = cwd or repo_root()
 
     def here(path: str) -> str:
         return path if osp.isabs(path) else osp.join(cwd, path)
@@ -129,7 +130,7 @@ def pretrain_toy_backbone(out_path: str = DEFAULT_OUT,
                            '--cfg-options', f'train_dataloader.dataset.data_root={corpus_root}']
         argv += list(cfg_options)
         print_log('pretraining the toy backbone: ' + ' '.join(argv), logger='current')
-        code = subprocess.call(argv, cwd=cwd)
+        code, _ = run_process(argv, cwd=cwd)
         if code != 0 or not osp.isfile(last):
             raise RuntimeError(f'pretraining failed (exit code {code}); see the log under '
                                f'{work_dir}')
