@@ -22,16 +22,13 @@ from typing import Iterator, List, Optional, Sequence, Union
 import numpy as np
 from mmengine.dist import get_rank
 from mmengine.logging import print_log
-from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from ..utils.atomic_io import atomic_save_npz
+from .label_mask import read_label_mask
 
 # Bump when the stored layout or the label semantics change, so old caches are rebuilt.
 CACHE_FORMAT_VERSION = 1
-
-# Single-channel (8/16/32-bit) and palette images store class ids directly.
-_MASK_MODES = ('L', 'P', 'I', 'I;16', 'I;16L', 'I;16B')
 
 
 def image_labels_from_mask(mask: np.ndarray,
@@ -79,33 +76,6 @@ def image_labels_from_mask(mask: np.ndarray,
     labels = np.zeros(num_classes - 1, dtype=np.float32)
     labels[fg - 1] = 1.0
     return labels
-
-
-def read_label_mask(path: str) -> np.ndarray:
-    """Read a segmentation mask that stores class ids as pixel values.
-
-    Args:
-        path (str): Path of a single-channel or palette image (PNG in VOC).
-
-    Returns:
-        np.ndarray: Class ids of shape (H, W). Palette images give their indices.
-
-    Raises:
-        FileNotFoundError: If ``path`` does not exist.
-        ValueError: If the file is not an image, or is not single-channel / palette.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'Segmentation mask not found: {path}')
-    try:
-        with Image.open(path) as img:
-            if img.mode not in _MASK_MODES:
-                raise ValueError(
-                    f'Segmentation mask {path} must be a single-channel or palette image '
-                    f'(PIL mode in {_MASK_MODES}), got mode {img.mode!r}: RGB colour masks '
-                    'must be converted to class-id masks first')
-            return np.asarray(img)
-    except UnidentifiedImageError as e:
-        raise ValueError(f'Segmentation mask {path} is not a readable image') from e
 
 
 def compute_image_labels(mask_paths: Sequence[str],

@@ -4,7 +4,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from ..datasets.label_cache import read_label_mask
+from ..datasets.label_mask import read_label_mask
 from ..pseudo_labels.cam_io import CAM_SUFFIX, load_cams
 from ..utils.cpus import available_cpus
 from ..utils.forked_sum import fork_available, sum_in_forks

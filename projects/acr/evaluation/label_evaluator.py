@@ -4,7 +4,7 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
-from ..datasets.label_cache import read_label_mask
+from ..datasets.label_mask import read_label_mask
 from .prediction_files import match_prediction_files
 from .segmentation_report import SegmentationReport
 

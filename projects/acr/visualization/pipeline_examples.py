@@ -5,7 +5,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..datasets.label_cache import read_label_mask
+from ..datasets.label_mask import read_label_mask
 from ..pseudo_labels.cam_io import cam_path, load_cams
 from .cam_overlay import argmax_overlay
 

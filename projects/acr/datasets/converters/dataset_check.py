@@ -27,7 +27,8 @@ from PIL import Image, UnidentifiedImageError
 from prettytable import PrettyTable
 
 from ..coco_cls import COCOClsDataset
-from ..label_cache import image_labels_from_mask, read_label_mask
+from ..label_cache import image_labels_from_mask
+from ..label_mask import read_label_mask
 from ..toy_cls import ToyClsDataset
 from ..voc_cls import VOCClsDataset
 from .task_pool import TaskPool
