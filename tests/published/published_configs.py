@@ -194,7 +194,7 @@ def reduced_config(config: str, out_root: str, data_root: str,
 def run_tool(tool: str, args: Sequence[str], cwd: str, timeout: int = 840,
              env: Optional[Dict[str, str]] = None) -> str:
     """Runs ``tools/<tool>`` as a user would; returns its output, fails with its tail."""
-    run_env = dict(os.environ, WANDB_MODE='offline', **(env or {}))
+    run_env = dict(os.environ, **dict(dict(WANDB_MODE='offline'), **(env or {})))
     proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *args], cwd=cwd,
                           env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=timeout)
