@@ -12,8 +12,8 @@ import time
 
 import optuna
 import pytest
-from conftest import fake_spec_dict, fake_value, launches
 from optuna.trial import TrialState
+from sweep_fakes import fake_spec_dict, fake_value, launches
 
 from projects.acr.sweeps import LocalSweepRunner, TrialSkipped, parse_sweep_spec, repo_root
 from projects.acr.sweeps.local_sweep_runner import TRIAL_RECORD

@@ -44,7 +44,7 @@ def test_agent_trials_run_the_program_and_leave_their_result(tmp_path, monkeypat
     # The server's side (wandb.sweep, wandb.agent) replaced by what it does for one run:
     # write the run's parameters and call the trial function.
     import wandb
-    from conftest import fake_spec_dict, fake_value, launches
+    from sweep_fakes import fake_spec_dict, fake_value, launches
     from wandb.sdk.lib.config_util import save_config_file_from_dict
 
     from projects.acr.sweeps import parse_sweep_spec, run_wandb_sweep
