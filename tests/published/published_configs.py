@@ -21,11 +21,13 @@ from PIL import Image
 from projects.acr.toy_data import make_toy_dataset
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-FAMILIES = ('acr', 'affinity', 'seg')
+FAMILIES = ('acr', 'affinity', 'seg', 'toco')
 # Sizes of the published pipelines and preprocessors, by the key that holds them.
-SIZE_KEYS = ('crop_size', 'scale', 'size')
+SIZE_KEYS = ('crop_size', 'scale', 'size', 'local_crop_size')
 SMALL_SIZES = {(384, 384): (96, 96), (448, 448): (64, 64), (512, 512): (64, 64),
                (2048, 512): (256, 64), (768, 768): (112, 112)}
+# Square sizes given as one number (ToCo's views and local crops).
+SMALL_SIDES = {448: 64, 96: 32}
 IMG_SIZE = 80
 
 
@@ -112,6 +114,8 @@ def shrink_sizes(node):
             if key in SIZE_KEYS and isinstance(value, (tuple, list)) and \
                     tuple(value) in SMALL_SIZES:
                 value = type(value)(SMALL_SIZES[tuple(value)])
+            elif key in SIZE_KEYS and isinstance(value, int) and value in SMALL_SIDES:
+                value = SMALL_SIDES[value]
             out[key] = shrink_sizes(value)
         return out
     if isinstance(node, (list, tuple)):
@@ -170,6 +174,20 @@ def reduced_config(config: str, out_root: str, data_root: str,
         train['label_dir'] = label_dir
         raw['train_dataloader']['batch_size'] = 2
         raw['train_cfg']['max_epochs'] = 1
+    elif family == 'toco':
+        model['backbone']['pretrained'] = False
+        train['indices'] = 2 * num_train
+        raw['train_dataloader']['batch_size'] = 2
+        # Every stage of ToCo's schedule gets an iteration (stage k from iteration k), so
+        # the losses of the later stages (segmentation, energy) run too.
+        stages = model.get('train_cfg', {}).get('stages') or [{}]
+        for k, stage in enumerate(stages):
+            stage['begin'] = k
+        iters = max(iters, len(stages))
+        raw['train_cfg'].update(max_iters=iters, val_interval=iters)
+        raw['default_hooks']['checkpoint']['interval'] = iters
+        for key in ('val_dataloader', 'test_dataloader'):
+            raw[key]['dataset']['indices'] = num_val
     else:
         if model.get('pretrained'):
             model['pretrained'] = None

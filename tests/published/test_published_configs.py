@@ -47,3 +47,7 @@ def test_published_config_trains_and_validates(config, trees, tmp_path):
         assert images, 'the CAM-quality hook logged no overlays'
     elif family == 'seg':
         assert any('mIoU' in s for s in scalars), out[-3000:]
+    elif family == 'toco':
+        assert any('cam/mIoU' in s for s in scalars), out[-3000:]
+        for loss in ('loss_cls', 'loss_cls_aux', 'loss_ptc', 'loss_ctc', 'loss_seg'):
+            assert any(loss in s for s in scalars), f'{loss} never logged\n{out[-3000:]}'
