@@ -49,5 +49,8 @@ def test_published_config_trains_and_validates(config, trees, tmp_path):
         assert any('mIoU' in s for s in scalars), out[-3000:]
     elif family == 'toco':
         assert any('cam/mIoU' in s for s in scalars), out[-3000:]
-        for loss in ('loss_cls', 'loss_cls_aux', 'loss_ptc', 'loss_ctc', 'loss_seg'):
+        for loss in ('loss_cls', 'loss_cls_aux', 'loss_ptc', 'loss_ctc', 'loss_seg',
+                     'loss_energy'):
             assert any(loss in s for s in scalars), f'{loss} never logged\n{out[-3000:]}'
+        with_acr = any('loss_affinity' in s for s in scalars)
+        assert with_acr == config.endswith('_acr.py'), out[-3000:]
