@@ -43,7 +43,7 @@ DEFAULT_TEST_CFG = dict(
     cam_scales=(1.0, 0.5, 1.5),
     seg_scales=(1.0, ),  # tools/infer_seg_voc.py: (1.0, 1.5, 1.25)
     seg_flip=False,  # tools/infer_seg_voc.py: True (logits of the mirror added)
-    crf=None,  # tools/infer_seg_voc.py: a DenseCRF config (see configs/toco/README)
+    crf=None,  # tools/infer_seg_voc.py: a DenseCRF (configs/toco/*_ms-crf-test.py)
 )
 
 
