@@ -37,6 +37,7 @@ from mmengine.logging import print_log
 from PIL import Image, ImageDraw
 
 from ..datasets.toy_meta import TOY_CLASSES, TOY_PALETTE
+from ..visualization.mask_palette import colour_mask
 
 # Bump whenever the images a given seed produces change: complete datasets are recognised
 # by their parameters and this version.
@@ -425,10 +426,7 @@ def _sample_rng(seed: int, split: str, index: int) -> np.random.Generator:
 
 def _overlay(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Image blended with the class colours of its mask; ignore pixels in white."""
-    palette = np.zeros((256, 3), dtype=np.float64)
-    palette[:len(TOY_PALETTE)] = TOY_PALETTE
-    palette[255] = 255
-    colour = palette[mask]
+    colour = colour_mask(mask, TOY_PALETTE).astype(np.float64)
     alpha = np.where(mask == 0, 0.0, 0.6)[..., None]
     out = img * (1 - alpha) * np.where(mask == 0, 0.55, 1.0)[..., None] + colour * alpha
     return out.astype(np.uint8)

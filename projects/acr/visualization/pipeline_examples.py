@@ -8,32 +8,7 @@ import numpy as np
 from ..datasets.label_mask import read_label_mask
 from ..pseudo_labels.cam_io import cam_path, load_cams
 from .cam_overlay import argmax_overlay
-
-IGNORE_COLOUR = (255, 255, 255)
-
-
-def colour_mask(mask: np.ndarray, palette: Sequence[Sequence[int]],
-                ignore_index: int = 255) -> np.ndarray:
-    """Paints a label mask with the palette; ``ignore_index`` is white.
-
-    Args:
-        mask (np.ndarray): (H, W) integer labels, 0 background.
-        palette (Sequence[Sequence[int]]): (C + 1, 3) RGB colours.
-        ignore_index (int): Label drawn in white.
-
-    Returns:
-        np.ndarray: uint8 (H, W, 3) RGB.
-    """
-    palette = np.asarray(palette, dtype=np.uint8)
-    labels = mask.astype(np.int64)
-    bad = (labels >= len(palette)) & (labels != ignore_index)
-    if bad.any():
-        raise ValueError(f'mask labels {np.unique(labels[bad]).tolist()} have no colour in a '
-                         f'palette of {len(palette)}')
-    lut = np.zeros((max(len(palette), ignore_index + 1), 3), dtype=np.uint8)
-    lut[:len(palette)] = palette
-    lut[ignore_index] = IGNORE_COLOUR
-    return lut[labels]
+from .mask_palette import colour_mask
 
 
 def _read_rgb(path: str) -> np.ndarray:

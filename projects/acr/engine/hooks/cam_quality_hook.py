@@ -21,6 +21,7 @@ from ...models.losses import ACRLoss
 from ...models.utils import view_token_index
 from ...pseudo_labels import PseudoLabelGenerator
 from ...visualization.cam_overlay import argmax_overlay
+from ...visualization.mask_palette import colour_mask
 from ...visualization.table_logging import log_table
 
 DIAGNOSTIC_NAMES = ('cam_mIoU_refined', 'cam_mIoU_unrefined', 'flip_l1', 'attn_intensity_l1',
@@ -241,13 +242,9 @@ class CAMQualityHook(Hook):
         palette = np.asarray(self._dataset.metainfo['palette'], dtype=np.uint8)
         present = np.flatnonzero(np.asarray(img_labels) > 0)
         maps = argmax_overlay(image, cams[present], present, palette)
-
-        def colour(mask: np.ndarray) -> np.ndarray:
-            out = palette[np.clip(mask, 0, len(palette) - 1)]
-            out[mask == 255] = 255
-            return out
-
-        return np.concatenate([image, maps, colour(label), colour(gt)], axis=1)
+        return np.concatenate(
+            [image, maps, colour_mask(label, palette),
+             colour_mask(gt, palette)], axis=1)
 
     def _log(self, runner, stats: Dict[str, np.ndarray], overlays: List[np.ndarray],
              seconds: float) -> None:
