@@ -8,21 +8,18 @@ from ..datasets.label_mask import read_label_mask
 from ..pseudo_labels.cam_io import CAM_SUFFIX, load_cams
 from ..utils.cpus import available_cpus
 from ..utils.forked_sum import fork_available, sum_in_forks
-from .background_thresholds import (DEFAULT_FIXED_THRESHOLD, best_threshold_index, sweep_thresholds,
-                                    threshold_grid, threshold_index)
+from .background_thresholds import DEFAULT_FIXED_THRESHOLD, sweep_thresholds, threshold_grid
 from .prediction_files import PredictionPair, match_prediction_files
-from .segmentation_report import SegmentationReport
-from .threshold_curve_plot import save_threshold_curve
-from .threshold_sweep import (check_mask_values, confusion_from_histogram, miou_from_confusion,
-                              value_histogram)
+from .threshold_curve import ThresholdCurve
+from .threshold_sweep import check_mask_values, confusion_from_histogram, value_histogram
 
 T = TypeVar('T')
 
 DEFAULT_THRESHOLDS = tuple(threshold_grid())  # the official 0.00, 0.01, ..., 0.59
 
 
-class CAMEvalResult:
-    """What :meth:`CAMFileEvaluator.evaluate` returns.
+class CAMEvalResult(ThresholdCurve):
+    """What :meth:`CAMFileEvaluator.evaluate` returns: the split's :class:`ThresholdCurve`.
 
     Args:
         thresholds (np.ndarray): (T,) background thresholds, ascending.
@@ -43,27 +40,10 @@ class CAMEvalResult:
     def __init__(self, thresholds: np.ndarray, confusion: np.ndarray,
                  class_names: Sequence[str], num_images: int, missing: Sequence[str],
                  fixed_threshold: Optional[float] = None) -> None:
-        self.thresholds = np.asarray(thresholds, dtype=np.float64)
+        super().__init__(thresholds, confusion, class_names)
         self.fixed_threshold = None if fixed_threshold is None else float(fixed_threshold)
-        self.confusion = confusion
         self.num_images = num_images
         self.missing = list(missing)
-        self.miou_curve = miou_from_confusion(confusion)
-        self.best_index = best_threshold_index(self.miou_curve)
-        self.report = SegmentationReport(confusion[self.best_index], class_names)
-
-    @property
-    def best_threshold(self) -> float:
-        return float(self.thresholds[self.best_index])
-
-    @property
-    def miou(self) -> float:
-        """mIoU in [0, 1] at the best threshold."""
-        return self.report.miou
-
-    def miou_at(self, threshold: float) -> float:
-        """mIoU in [0, 1] at one threshold of the sweep."""
-        return float(self.miou_curve[threshold_index(self.thresholds, threshold)])
 
     def to_dict(self) -> Dict[str, object]:
         """JSON-ready summary; metrics in percent, nan as None."""
@@ -84,8 +64,7 @@ class CAMEvalResult:
 
     def save_curve(self, path: str) -> None:
         """Plots mIoU against the threshold to ``path`` (format from the suffix), atomically."""
-        save_threshold_curve(path, self.thresholds, self.miou_curve * 100, self.best_index,
-                             title=f'class maps, {self.num_images} images')
+        self.save_plot(path, title=f'class maps, {self.num_images} images')
 
 
 class CAMFileEvaluator:

@@ -10,11 +10,9 @@ from mmengine.structures import BaseDataElement
 from mmseg.registry import METRICS
 
 from .background_thresholds import (DEFAULT_FIXED_THRESHOLD, OFFICIAL_NUM_THRESHOLDS,
-                                    OFFICIAL_THRESHOLD_RANGE, best_threshold_index,
-                                    sweep_thresholds, threshold_index)
-from .threshold_curve_plot import save_threshold_curve
-from .threshold_sweep import (_to_numpy, confusion_from_histogram, iou_from_confusion, nanmean_last,
-                              precision_from_confusion, recall_from_confusion, threshold_histogram)
+                                    OFFICIAL_THRESHOLD_RANGE, sweep_thresholds)
+from .threshold_curve import ThresholdCurve
+from .threshold_sweep import _to_numpy, threshold_histogram
 
 
 def _field(obj: Any, key: str, default: Any = None) -> Any:
@@ -193,40 +191,33 @@ class CAMMetric(BaseMetric):
         """
         if not results:
             raise ValueError('CAMMetric got no results to evaluate')
-        conf = confusion_from_histogram(self._sum_histograms(results))  # (T, K, K)
-        iou = iou_from_confusion(conf)  # (T, K)
-        precision = precision_from_confusion(conf)
-        recall = recall_from_confusion(conf)
-        miou = nanmean_last(iou)  # (T,)
-
-        if np.all(np.isnan(miou)):
+        hist = self._sum_histograms(results)  # (T + 1, K, K)
+        names = self.class_names
+        if names is not None and len(names) != hist.shape[-1]:
+            names = None  # generic names
+        curve = ThresholdCurve.from_histogram(self.thresholds, hist, names)
+        if np.all(np.isnan(curve.miou_curve)):
             print_log('CAMMetric: no valid ground-truth pixels, metrics are nan',
                       logger='current', level=logging.WARNING)
-        best = best_threshold_index(miou)
-
-        num_classes = conf.shape[-1]
-        names = self.class_names
-        if names is None or len(names) != num_classes:
-            names = ['background'] + [f'class_{i}' for i in range(1, num_classes)]
+        best, report = curve.best_index, curve.report
 
         self.last_table = OrderedDict(
-            Class=list(names),
-            IoU=(iou[best] * 100).tolist(),
-            Precision=(precision[best] * 100).tolist(),
-            Recall=(recall[best] * 100).tolist())
-        self.last_curve = dict(thresholds=self.thresholds.copy(), mIoU=miou * 100)
+            Class=list(curve.class_names),
+            IoU=(report.iou * 100).tolist(),
+            Precision=(report.precision * 100).tolist(),
+            Recall=(report.recall * 100).tolist())
+        self.last_curve = dict(thresholds=self.thresholds.copy(), mIoU=curve.miou_curve * 100)
         self._log_results(best)
         if self.save_curve:
-            self._plot_curve(self.save_curve, best)
+            curve.save_plot(self.save_curve)
 
         metrics = dict(
-            mIoU=float(miou[best] * 100),
-            best_threshold=float(self.thresholds[best]),
-            precision=float(nanmean_last(precision[best]) * 100),
-            recall=float(nanmean_last(recall[best]) * 100))
+            mIoU=curve.miou * 100,
+            best_threshold=curve.best_threshold,
+            precision=report.mean_precision * 100,
+            recall=report.mean_recall * 100)
         if self.fixed_threshold is not None:
-            fixed = threshold_index(self.thresholds, self.fixed_threshold)
-            metrics.update(fixed_mIoU=float(miou[fixed] * 100),
+            metrics.update(fixed_mIoU=curve.miou_at(self.fixed_threshold) * 100,
                            fixed_threshold=self.fixed_threshold)
         return metrics
 
@@ -256,6 +247,3 @@ class CAMMetric(BaseMetric):
         pairs = zip(curve['thresholds'], curve['mIoU'], strict=True)
         points = ' '.join(f'{t:.2f}:{m:.1f}' for t, m in pairs)
         print_log(f'CAM mIoU vs threshold: {points}', logger='current')
-
-    def _plot_curve(self, path: str, best: int) -> None:
-        save_threshold_curve(path, self.last_curve['thresholds'], self.last_curve['mIoU'], best)
