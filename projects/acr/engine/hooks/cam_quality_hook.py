@@ -12,11 +12,10 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmseg.registry import DATASETS, HOOKS
 
-from ...evaluation.background_thresholds import (DEFAULT_FIXED_THRESHOLD, best_threshold_index,
-                                                 sweep_thresholds, threshold_index)
+from ...evaluation.background_thresholds import DEFAULT_FIXED_THRESHOLD, sweep_thresholds
 from ...evaluation.label_evaluator import LabelEvaluator
-from ...evaluation.threshold_sweep import (confusion_from_histogram, iou_from_confusion,
-                                           nanmean_last, threshold_histogram)
+from ...evaluation.threshold_curve import ThresholdCurve
+from ...evaluation.threshold_sweep import iou_from_confusion, nanmean_last, threshold_histogram
 from ...models.losses import ACRLoss
 from ...models.utils import view_token_index
 from ...pseudo_labels import PseudoLabelGenerator
@@ -250,25 +249,20 @@ class CAMQualityHook(Hook):
              seconds: float) -> None:
         if not is_main_process():
             return
-        conf = confusion_from_histogram(stats['hist'])
-        miou = nanmean_last(iou_from_confusion(conf))
-        best = best_threshold_index(miou)
-        cam_iou = iou_from_confusion(conf[best])
+        curve = ThresholdCurve.from_histogram(self.thresholds, stats['hist'])
+        cam_iou = curve.report.iou
         pseudo_iou = iou_from_confusion(stats['pseudo'])
         ignored, valid = stats['ignored']
         scalars = {
-            'cam_quality/cam_mIoU': float(miou[best] * 100),
-            'cam_quality/best_threshold': float(self.thresholds[best]),
+            'cam_quality/cam_mIoU': curve.miou * 100,
+            'cam_quality/best_threshold': curve.best_threshold,
             **({} if self.fixed_threshold is None else {
-                'cam_quality/cam_mIoU_fixed': float(
-                    miou[threshold_index(self.thresholds, self.fixed_threshold)] * 100)}),
+                'cam_quality/cam_mIoU_fixed': curve.miou_at(self.fixed_threshold) * 100}),
             'cam_quality/pseudo_mIoU': float(nanmean_last(pseudo_iou) * 100),
             'cam_quality/pseudo_ignored': float(100 * ignored / max(valid, 1)),
         }
         if 'diag' in stats:
-            alt_miou = nanmean_last(iou_from_confusion(confusion_from_histogram(
-                stats['hist_alt'])))
-            alt = float(alt_miou[best_threshold_index(alt_miou)] * 100)
+            alt = ThresholdCurve.from_histogram(self.thresholds, stats['hist_alt']).miou * 100
             refined = runner.model.module.test_cfg['refine'] if is_model_wrapper(
                 runner.model) else runner.model.test_cfg['refine']
             own = scalars['cam_quality/cam_mIoU']
