@@ -160,112 +160,182 @@ def _data_root_options(cfg: Config, data_root: Optional[str]) -> List[str]:
             if cfg.get(loader)]
 
 
-def build_steps(s: PipelineSettings) -> List[PipelineStep]:
-    """The steps of the pipeline, in order: seven, ten with AffinityNet."""
+def _cfg_args(options: Sequence[str]) -> List[str]:
+    return ['--cfg-options', *options] if options else []
+
+
+@dataclass
+class _Layout:
+    """What the steps of one pipeline share: the stage-1 options, checkpoint and outputs.
+
+    Args:
+        s1_options (list[str]): ``--cfg-options`` of every stage-1 tool (data root, seed
+            and the user's options).
+        s1_ckpt (str): The checkpoint stage-1 training leaves.
+        cam_list (str): The image list of ``cam_split``.
+        s1_dir, cam_dir, label_dir, refined_dir, eval_dir (str): Output folders.
+    """
+
+    s1_options: List[str]
+    s1_ckpt: str
+    cam_list: str
+    s1_dir: str
+    cam_dir: str
+    label_dir: str
+    refined_dir: str
+    eval_dir: str
+
+
+def _layout(s: PipelineSettings) -> _Layout:
+    """Loads the stage-1 config and finds the ``cam_split`` list (raises if missing)."""
     s1_options = [*_data_root_options(load_config(s.stage1_config, []), s.data_root),
                   f'randomness.seed={s.seed}', *s.stage1_options]
     s1_cfg = load_config(s.stage1_config, s1_options)
     s1_dir = s.path('stage1')
-    s1_ckpt = final_checkpoint(s1_cfg, s1_dir)
-    cam_dir = s.path('cams')
-    label_dir = s.path('pseudo_labels')
-    refined_dir = s.path('refined_labels')
-    eval_dir = s.path('eval')
     root = split_dataset_cfg(s1_cfg).get('data_root') or ''
     cam_ds = split_dataset_cfg(s1_cfg, split=s.cam_split,  # raises if the list is missing
                                data_root=osp.join(project_root(), root))
-    cam_list = resolve_ann_file(cam_ds)
+    return _Layout(s1_options=s1_options, s1_ckpt=final_checkpoint(s1_cfg, s1_dir),
+                   cam_list=resolve_ann_file(cam_ds), s1_dir=s1_dir, cam_dir=s.path('cams'),
+                   label_dir=s.path('pseudo_labels'), refined_dir=s.path('refined_labels'),
+                   eval_dir=s.path('eval'))
 
+
+def _stage1_steps(s: PipelineSettings, lay: _Layout) -> List[PipelineStep]:
+    """Stage-1 (ACR) training."""
+    return [
+        PipelineStep(
+            'stage1_train', f'train ACR ({osp.basename(s.stage1_config)})',
+            python_command('tools/train.py', s.stage1_config, '--work-dir', lay.s1_dir,
+                           *_cfg_args(lay.s1_options)),
+            fixed_outputs([lay.s1_ckpt])),
+    ]
+
+
+def _cam_steps(s: PipelineSettings, lay: _Layout) -> List[PipelineStep]:
+    """Class maps of the ``cam_split`` list from the stage-1 checkpoint."""
+    return [
+        PipelineStep(
+            'cams', f'GETAM class maps of the {s.cam_split} list',
+            python_command('tools/infer_cam.py', s.stage1_config, lay.s1_ckpt, '--split',
+                           s.cam_split, '--out-dir', lay.cam_dir, *s.infer_args,
+                           *_cfg_args(lay.s1_options)),
+            per_image_outputs(lay.cam_list, lay.cam_dir, '.npz'),
+            # The inference settings file: a forced rerun may change scales or checkpoint.
+            extra_files=[osp.join(lay.cam_dir, SETTINGS_FILE)]),
+    ]
+
+
+def _pseudo_label_steps(s: PipelineSettings, lay: _Layout) -> List[PipelineStep]:
+    """Pseudo labels from the class maps."""
+    return [
+        PipelineStep(
+            'pseudo_labels', 'pseudo labels from the class maps',
+            python_command('tools/make_pseudo_labels.py', '--cam-dir', lay.cam_dir,
+                           '--out-dir', lay.label_dir, '--config', s.stage1_config, '--split',
+                           s.cam_split, *s.pseudo_label_args, *_cfg_args(lay.s1_options)),
+            per_image_outputs(lay.cam_list, lay.label_dir, '.png')),
+    ]
+
+
+def _evaluation_steps(s: PipelineSettings, lay: _Layout) -> List[PipelineStep]:
+    """Scores of the class maps (threshold sweep) and of the pseudo labels on ``eval_split``."""
+    return [
+        PipelineStep(
+            'eval_cams', f'class-map mIoU on the {s.eval_split} list (threshold sweep)',
+            python_command('tools/eval_cam.py', s.stage1_config, '--split', s.eval_split,
+                           '--cam-dir', lay.cam_dir, '--json',
+                           osp.join(lay.eval_dir, 'cams.json'), '--curve',
+                           osp.join(lay.eval_dir, 'cam_curve.png'), '--no-progress',
+                           *_cfg_args(lay.s1_options)),
+            fixed_outputs([osp.join(lay.eval_dir, 'cams.json')])),
+        PipelineStep(
+            'eval_pseudo_labels', f'pseudo-label mIoU on the {s.eval_split} list',
+            python_command('tools/eval_cam.py', s.stage1_config, '--split', s.eval_split,
+                           '--label-dir', lay.label_dir, '--json',
+                           osp.join(lay.eval_dir, 'pseudo_labels.json'), '--no-progress',
+                           *_cfg_args(lay.s1_options)),
+            fixed_outputs([osp.join(lay.eval_dir, 'pseudo_labels.json')])),
+    ]
+
+
+def _affinity_steps(s: PipelineSettings, lay: _Layout) -> List[PipelineStep]:
+    """AffinityNet training, its random-walk refinement and the refined labels' score.
+
+    None without ``affinity_config``.
+    """
+    if not s.affinity_config:
+        return []
+    aff_options = [*_data_root_options(load_config(s.affinity_config, []), s.data_root),
+                   f'train_dataloader.dataset.label_dir={osp.abspath(lay.label_dir)}',
+                   f'train_dataloader.dataset.ann_file={osp.abspath(lay.cam_list)}',
+                   f'randomness.seed={s.seed}', *s.affinity_options]
+    aff_dir = s.path('affinity')
+    aff_ckpt = final_checkpoint(load_config(s.affinity_config, aff_options), aff_dir)
+    return [
+        PipelineStep(
+            'affinity_train', f'train AffinityNet on the pseudo labels '
+            f'({osp.basename(s.affinity_config)})',
+            python_command('tools/train.py', s.affinity_config, '--work-dir', aff_dir,
+                           *_cfg_args(aff_options)),
+            fixed_outputs([aff_ckpt])),
+        PipelineStep(
+            'refined_labels', 'pseudo labels refined by the random walk',
+            python_command('tools/refine_labels.py', s.affinity_config, aff_ckpt,
+                           '--cam-dir', lay.cam_dir, '--out-dir', lay.refined_dir,
+                           '--ann-file', osp.abspath(lay.cam_list), *s.refine_args,
+                           *_cfg_args(aff_options)),
+            per_image_outputs(lay.cam_list, lay.refined_dir, '.png'),
+            extra_files=[osp.join(lay.refined_dir, REFINE_SETTINGS_FILE)]),
+        PipelineStep(
+            'eval_refined_labels', f'refined pseudo-label mIoU on the {s.eval_split} list',
+            python_command('tools/eval_cam.py', s.stage1_config, '--split', s.eval_split,
+                           '--label-dir', lay.refined_dir, '--json',
+                           osp.join(lay.eval_dir, 'refined_labels.json'), '--no-progress',
+                           *_cfg_args(lay.s1_options)),
+            fixed_outputs([osp.join(lay.eval_dir, 'refined_labels.json')])),
+    ]
+
+
+def _stage2_steps(s: PipelineSettings, lay: _Layout) -> List[PipelineStep]:
+    """Stage-2 training on the (refined, with AffinityNet) pseudo labels and its test."""
+    labels = lay.refined_dir if s.affinity_config else lay.label_dir
     s2_options = [*_data_root_options(load_config(s.stage2_config, []), s.data_root),
-                  'train_dataloader.dataset.pseudo_label_dir='
-                  f'{osp.abspath(refined_dir if s.affinity_config else label_dir)}',
-                  f'train_dataloader.dataset.ann_file={osp.abspath(cam_list)}',
+                  f'train_dataloader.dataset.pseudo_label_dir={osp.abspath(labels)}',
+                  f'train_dataloader.dataset.ann_file={osp.abspath(lay.cam_list)}',
                   f'randomness.seed={s.seed}', *s.stage2_options]
     s2_cfg = load_config(s.stage2_config, s2_options)
     s2_dir = s.path('stage2')
     s2_ckpt = final_checkpoint(s2_cfg, s2_dir)
-
-    def cfg_args(options: Sequence[str]) -> List[str]:
-        return ['--cfg-options', *options] if options else []
-
-    affinity_steps = []
-    if s.affinity_config:
-        aff_options = [*_data_root_options(load_config(s.affinity_config, []), s.data_root),
-                       f'train_dataloader.dataset.label_dir={osp.abspath(label_dir)}',
-                       f'train_dataloader.dataset.ann_file={osp.abspath(cam_list)}',
-                       f'randomness.seed={s.seed}', *s.affinity_options]
-        aff_dir = s.path('affinity')
-        aff_ckpt = final_checkpoint(load_config(s.affinity_config, aff_options), aff_dir)
-        affinity_steps = [
-            PipelineStep(
-                'affinity_train', f'train AffinityNet on the pseudo labels '
-                f'({osp.basename(s.affinity_config)})',
-                python_command('tools/train.py', s.affinity_config, '--work-dir', aff_dir,
-                               *cfg_args(aff_options)),
-                fixed_outputs([aff_ckpt])),
-            PipelineStep(
-                'refined_labels', 'pseudo labels refined by the random walk',
-                python_command('tools/refine_labels.py', s.affinity_config, aff_ckpt,
-                               '--cam-dir', cam_dir, '--out-dir', refined_dir, '--ann-file',
-                               osp.abspath(cam_list), *s.refine_args, *cfg_args(aff_options)),
-                per_image_outputs(cam_list, refined_dir, '.png'),
-                extra_files=[osp.join(refined_dir, REFINE_SETTINGS_FILE)]),
-            PipelineStep(
-                'eval_refined_labels', f'refined pseudo-label mIoU on the {s.eval_split} list',
-                python_command('tools/eval_cam.py', s.stage1_config, '--split', s.eval_split,
-                               '--label-dir', refined_dir, '--json',
-                               osp.join(eval_dir, 'refined_labels.json'), '--no-progress',
-                               *cfg_args(s1_options)),
-                fixed_outputs([osp.join(eval_dir, 'refined_labels.json')])),
-        ]
-
     return [
-        PipelineStep(
-            'stage1_train', f'train ACR ({osp.basename(s.stage1_config)})',
-            python_command('tools/train.py', s.stage1_config, '--work-dir', s1_dir,
-                           *cfg_args(s1_options)),
-            fixed_outputs([s1_ckpt])),
-        PipelineStep(
-            'cams', f'GETAM class maps of the {s.cam_split} list',
-            python_command('tools/infer_cam.py', s.stage1_config, s1_ckpt, '--split',
-                           s.cam_split, '--out-dir', cam_dir, *s.infer_args,
-                           *cfg_args(s1_options)),
-            per_image_outputs(cam_list, cam_dir, '.npz'),
-            # The inference settings file: a forced rerun may change scales or checkpoint.
-            extra_files=[osp.join(cam_dir, SETTINGS_FILE)]),
-        PipelineStep(
-            'pseudo_labels', 'pseudo labels from the class maps',
-            python_command('tools/make_pseudo_labels.py', '--cam-dir', cam_dir, '--out-dir',
-                           label_dir, '--config', s.stage1_config, '--split', s.cam_split,
-                           *s.pseudo_label_args, *cfg_args(s1_options)),
-            per_image_outputs(cam_list, label_dir, '.png')),
-        PipelineStep(
-            'eval_cams', f'class-map mIoU on the {s.eval_split} list (threshold sweep)',
-            python_command('tools/eval_cam.py', s.stage1_config, '--split', s.eval_split,
-                           '--cam-dir', cam_dir, '--json', osp.join(eval_dir, 'cams.json'),
-                           '--curve', osp.join(eval_dir, 'cam_curve.png'), '--no-progress',
-                           *cfg_args(s1_options)),
-            fixed_outputs([osp.join(eval_dir, 'cams.json')])),
-        PipelineStep(
-            'eval_pseudo_labels', f'pseudo-label mIoU on the {s.eval_split} list',
-            python_command('tools/eval_cam.py', s.stage1_config, '--split', s.eval_split,
-                           '--label-dir', label_dir, '--json',
-                           osp.join(eval_dir, 'pseudo_labels.json'), '--no-progress',
-                           *cfg_args(s1_options)),
-            fixed_outputs([osp.join(eval_dir, 'pseudo_labels.json')])),
-        *affinity_steps,
         PipelineStep(
             'stage2_train', f'train the segmenter on the pseudo labels '
             f'({osp.basename(s.stage2_config)})',
             python_command('tools/train.py', s.stage2_config, '--work-dir', s2_dir,
-                           *cfg_args(s2_options)),
+                           *_cfg_args(s2_options)),
             fixed_outputs([s2_ckpt])),
         PipelineStep(
             'stage2_test', 'segmentation mIoU on the real validation masks',
             python_command('tools/test.py', s.stage2_config, s2_ckpt, '--work-dir',
                            s.path('stage2_test'), '--out-json',
-                           osp.join(eval_dir, 'segmentation.json'), *cfg_args(s2_options)),
-            fixed_outputs([osp.join(eval_dir, 'segmentation.json')])),
+                           osp.join(lay.eval_dir, 'segmentation.json'),
+                           *_cfg_args(s2_options)),
+            fixed_outputs([osp.join(lay.eval_dir, 'segmentation.json')])),
+    ]
+
+
+def build_steps(s: PipelineSettings) -> List[PipelineStep]:
+    """The steps of the pipeline, in order: seven, ten with AffinityNet."""
+    lay = _layout(s)
+    # Stage 2 is built before AffinityNet: a missing stage-2 config is reported first.
+    stage2 = _stage2_steps(s, lay)
+    return [
+        *_stage1_steps(s, lay),
+        *_cam_steps(s, lay),
+        *_pseudo_label_steps(s, lay),
+        *_evaluation_steps(s, lay),
+        *_affinity_steps(s, lay),
+        *stage2,
     ]
 
 
