@@ -3,8 +3,9 @@
 Reading the dataset needs only :mod:`projects.acr.datasets.toy_meta` (class names and
 palette), so the package does not load the generator.
 """
-from .generator import (COMPLETE_MARKER, GENERATOR_VERSION, make_toy_dataset, read_complete_marker,
-                        render_toy_sample, save_preview)
+from .generator import COMPLETE_MARKER, GENERATOR_VERSION, make_toy_dataset, read_complete_marker
+from .preview import save_preview
+from .sample import render_toy_sample
 
 __all__ = [
     'COMPLETE_MARKER', 'GENERATOR_VERSION', 'make_toy_dataset', 'read_complete_marker',
