@@ -44,7 +44,7 @@ $(STAMP): $(REQS)
 	touch $(STAMP)
 
 toy-data: $(STAMP)
-	$(PY) tools/make_toy_dataset.py $(DEMO_DATA)
+	$(PY) tools/dataset_converters/make_toy_dataset.py $(DEMO_DATA)
 
 demo: $(STAMP)
 	$(PY) tools/demo.py --data-root $(DEMO_DATA) --work-dir $(DEMO_WORK)

@@ -1,58 +1,15 @@
-# Copyright (c) ACR-WSSS contributors. All rights reserved.
-"""Generate the synthetic toy dataset (PASCAL VOC layout) used by the CPU demo.
+"""The old path of tools/dataset_converters/make_toy_dataset.py, kept until the next release.
 
-Example::
-
-    python tools/make_toy_dataset.py data/toy --seed 0 --num-train 600 --num-val 100
+It prints a notice and runs the tool at its new path with the same arguments.
 """
-import argparse
-import json
 import os.path as osp
+import runpy
 import sys
-from typing import List, Optional
 
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Generate the toy weakly supervised segmentation dataset: JPEG images, '
-        'PNG class-id masks and VOC-style image lists, plus preview.png.')
-    parser.add_argument(
-        'out_dir', nargs='?', default='data/toy', help='output directory (default: data/toy)')
-    parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
-    parser.add_argument(
-        '--num-train', type=int, default=600, help='training images (default: 600)')
-    parser.add_argument(
-        '--num-val', type=int, default=100, help='validation images (default: 100)')
-    parser.add_argument(
-        '--img-size', type=int, default=96, help='image side in pixels (default: 96)')
-    parser.add_argument(
-        '--force',
-        action='store_true',
-        help='regenerate even if a complete dataset with the same parameters exists')
-    return parser.parse_args(argv)
-
-
-def main(argv: Optional[List[str]] = None) -> dict:
-    args = parse_args(argv)
-    # Imported after parsing so that --help answers without loading the model stack.
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    from projects.acr.toy_data import make_toy_dataset
-
-    summary = make_toy_dataset(
-        args.out_dir,
-        num_train=args.num_train,
-        num_val=args.num_val,
-        img_size=args.img_size,
-        seed=args.seed,
-        force=args.force)
-    state = 'reused existing' if summary['skipped'] else f'generated in {summary["seconds"]:.1f}s'
-    print(f'toy dataset {state}: {summary["root"]}')
-    for split in ('train', 'val'):
-        stats = summary[split]
-        print(f'  {split}: {stats["images"]} images, {stats["multi_class_images"]} with 2+ '
-              f'classes, images per class {json.dumps(stats["images_per_class"])}')
-    return summary
-
+OLD = 'tools/make_toy_dataset.py'
+NEW = 'tools/dataset_converters/make_toy_dataset.py'
 
 if __name__ == '__main__':
-    main()
+    print(f'{OLD} moved to {NEW}; the old path goes in the next release', file=sys.stderr)
+    sys.argv[0] = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), NEW)
+    runpy.run_path(sys.argv[0], run_name='__main__')

@@ -16,7 +16,8 @@ set -euo pipefail
 
 if [[ $# -lt 4 || "$1" == "-h" || "$1" == "--help" ]]; then
     sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
-    exit 2
+    # asked for: success; too few arguments: a usage error
+    [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && exit 0 || exit 2
 fi
 
 PARTITION=$1

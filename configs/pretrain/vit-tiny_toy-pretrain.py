@@ -3,7 +3,7 @@
 # ACR) on a larger generated corpus whose images are disjoint from the toy train/val
 # images (another generator seed; only its image-level labels are used).
 #
-#   python tools/pretrain_toy.py      # corpus, this training, and the exported weights
+#   python tools/misc/pretrain_toy.py      # corpus, this training, and the exported weights
 #
 # The exported backbone file is loaded as a user loads ImageNet weights:
 #   --cfg-options model.backbone.checkpoint=work_dirs/toy_pretrain/vit-tiny_toy-pretrained.pth

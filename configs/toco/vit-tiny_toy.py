@@ -1,6 +1,6 @@
-# ToCo on the synthetic toy dataset (tools/make_toy_dataset.py), on CPU: a tiny ViT with
-# 8 px patches trained from scratch on 96 px images. ToCo's pieces and its staged objective
-# as published; sizes scaled to the images (local crops 32 px for 96 px crops), a shorter
+# ToCo on the synthetic toy dataset (tools/dataset_converters/make_toy_dataset.py), on CPU: a
+# tiny ViT with 8 px patches trained from scratch on 96 px images. ToCo's pieces and its staged
+# objective as published; sizes scaled to the images (local crops 32 px for 96 px crops), a shorter
 # schedule (600 iterations of 8 images, about 35 minutes on one CPU thread) and a
 # from-scratch learning rate (no pretrained encoder to protect, so one rate for every part).
 _base_ = './deit-b_voc.py'

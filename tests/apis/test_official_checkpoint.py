@@ -105,7 +105,8 @@ def test_tool_converts_and_the_result_loads(tmp_path):
     src = tmp_path / 'acr_001_last.pth'
     torch.save(_official_layout(_build(0), ddp=False), src)
     dst = tmp_path / 'converted.pth'
-    out = subprocess.run([sys.executable, str(ROOT / 'tools' / 'convert_official_checkpoint.py'),
+    out = subprocess.run([sys.executable,
+                          str(ROOT / 'tools' / 'model_converters' / 'acr_official.py'),
                           str(src), str(dst)], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert 'backbone vitb' in out.stdout and '4 classes' in out.stdout
@@ -113,12 +114,14 @@ def test_tool_converts_and_the_result_loads(tmp_path):
     fresh = _build(2)
     fresh.load_state_dict(ckpt['state_dict'], strict=True)
     back = tmp_path / 'back.pth'
-    out = subprocess.run([sys.executable, str(ROOT / 'tools' / 'convert_official_checkpoint.py'),
+    out = subprocess.run([sys.executable,
+                          str(ROOT / 'tools' / 'model_converters' / 'acr_official.py'),
                           str(dst), str(back), '--reverse'], capture_output=True, text=True,
                          cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert 'cls_head.weight' in torch.load(back, weights_only=True)
-    bad = subprocess.run([sys.executable, str(ROOT / 'tools' / 'convert_official_checkpoint.py'),
+    bad = subprocess.run([sys.executable,
+                          str(ROOT / 'tools' / 'model_converters' / 'acr_official.py'),
                           str(tmp_path / 'missing.pth'), str(dst)], capture_output=True,
                          text=True, cwd=ROOT)
     assert bad.returncode != 0 and 'missing.pth' in bad.stderr

@@ -67,7 +67,7 @@ def test_tool_prints_the_table_and_writes_json(tmp_path):
             'model.backbone.timm_kwargs.embed_dim=24', 'model.backbone.timm_kwargs.num_heads=2',
             'model.head.start_layer=1', 'model.data_preprocessor.size_divisor=8']
     proc = subprocess.run(
-        [sys.executable, 'tools/benchmark.py', '--img-size', '32', '--repeats', '2',
+        [sys.executable, 'tools/analysis_tools/benchmark.py', '--img-size', '32', '--repeats', '2',
          '--warmup', '0', '--eval-images', '4', '--eval-thresholds', '10', '--gemm-size',
          '64', '--workloads', 'train_fp32', 'train_bf16', 'maps', 'cam_eval', 'timm_fp32',
          '--json', str(out), '--cfg-options'] + tiny,

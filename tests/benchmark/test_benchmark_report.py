@@ -34,13 +34,13 @@ def test_the_page_is_rendered_from_the_record(record_file):
     record = load_record(record_file)
     page = format_report([('docs/benchmarks/tiny.json', record)], 'docs/performance.md')
     assert page.startswith('# Performance\n')
-    assert 'tools/benchmark_report.py docs/benchmarks/tiny.json --out docs/performance.md' \
-        in page
+    assert ('tools/analysis_tools/benchmark_report.py docs/benchmarks/tiny.json '
+            '--out docs/performance.md') in page
     cap = record['machine']['cpu_capability']['summary']
     heading = [line for line in page.splitlines() if line.startswith('## ')]
     assert len(heading) == 1 and heading[0].endswith(f': {cap}')
-    assert 'python tools/benchmark.py --workloads train_fp32 maps --img-size 32 --repeats 2' \
-        in page
+    assert ('python tools/analysis_tools/benchmark.py --workloads train_fp32 maps --img-size 32 '
+            '--repeats 2') in page
     for name, row in record['workloads'].items():
         assert f"| {row['description']} | fp32 |" in page
         assert f'`{name}` ' + ' / '.join(f'{s:.2f}' for s in row['seconds']) in page
@@ -49,11 +49,12 @@ def test_the_page_is_rendered_from_the_record(record_file):
 
 
 def test_command_line_names_only_what_differs_from_the_defaults():
-    assert command_line(vars(BenchmarkSettings())) == 'python tools/benchmark.py'
+    assert command_line(vars(BenchmarkSettings())) == 'python tools/analysis_tools/benchmark.py'
     settings = vars(BenchmarkSettings(workloads=('train_fp32', 'timm_fp32', 'maps'),
                                       repeats=5, device='cuda', batch=4))
-    assert command_line(settings) == ('python tools/benchmark.py --workloads train_fp32 '
-                                      'timm_fp32 maps --device cuda --batch 4 --repeats 5')
+    assert command_line(settings) == ('python tools/analysis_tools/benchmark.py --workloads '
+                                      'train_fp32 timm_fp32 maps --device cuda --batch 4 '
+                                      '--repeats 5')
 
 
 def test_a_file_that_is_no_record_is_named(tmp_path):
@@ -68,9 +69,9 @@ def test_a_file_that_is_no_record_is_named(tmp_path):
 
 
 def _report_tool(monkeypatch, *argv):
-    """Runs tools/benchmark_report.py in this process; returns its exit status."""
+    """Runs tools/analysis_tools/benchmark_report.py in this process; returns its exit status."""
     import runpy
-    tool = runpy.run_path(osp.join(REPO, 'tools', 'benchmark_report.py'))
+    tool = runpy.run_path(osp.join(REPO, 'tools', 'analysis_tools', 'benchmark_report.py'))
     monkeypatch.setattr(sys, 'argv', ['benchmark_report.py', *argv])
     try:
         tool['main']()
@@ -83,7 +84,7 @@ def _report_tool(monkeypatch, *argv):
 def test_tool_writes_and_checks_the_page(record_file, tmp_path, monkeypatch):
     page = str(tmp_path / 'performance.md')
     assert _report_tool(monkeypatch, record_file, '--check', page) == 1  # no page yet
-    proc = subprocess.run([sys.executable, 'tools/benchmark_report.py', record_file,
+    proc = subprocess.run([sys.executable, 'tools/analysis_tools/benchmark_report.py', record_file,
                            '--out', page], cwd=REPO, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -248,7 +248,7 @@ def test_invalid_arguments(tmp_path):
 
 
 def load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'make_toy_dataset.py')
+    path = osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'make_toy_dataset.py')
     spec = importlib.util.spec_from_file_location('make_toy_dataset_tool', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -256,8 +256,9 @@ def load_tool():
 
 
 def test_cli_help():
-    out = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'make_toy_dataset.py'),
-                          '--help'], capture_output=True, text=True, check=True).stdout
+    tool = osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'make_toy_dataset.py')
+    out = subprocess.run([sys.executable, tool, '--help'], capture_output=True, text=True,
+                         check=True).stdout
     for flag in ('out_dir', '--seed', '--num-train', '--num-val', '--img-size', '--force'):
         assert flag in out
 

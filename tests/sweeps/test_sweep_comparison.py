@@ -80,7 +80,8 @@ def test_table_and_tool(tmp_path, monkeypatch, capsys):
                                       paths['tpe0'], paths['tpe1'], '--out',
                                       str(tmp_path / 'out.md')])
     with pytest.raises(SystemExit) as info:
-        runpy.run_path(osp.join(ROOT, 'tools', 'compare_sweeps.py'), run_name='__main__')
+        runpy.run_path(osp.join(ROOT, 'tools', 'analysis_tools', 'compare_sweeps.py'),
+                       run_name='__main__')
     assert info.value.code == 0
     assert (tmp_path / 'out.md').read_text() in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match='holds no study.db'):

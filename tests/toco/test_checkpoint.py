@@ -72,7 +72,8 @@ def test_tool_converts_and_checks_against_the_config(tmp_path):
     config = tmp_path / 'tiny.py'
     config.write_text(f"custom_imports = dict(imports=['projects.toco'])\nmodel = {TINY!r}\n")
     dst = tmp_path / 'ours.pth'
-    run = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'convert_toco_checkpoint.py'),
+    tool = osp.join(REPO, 'tools', 'model_converters', 'toco_official.py')
+    run = subprocess.run([sys.executable, tool,
                           str(src), str(dst), '--config', str(config)], cwd=REPO,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr

@@ -24,7 +24,7 @@ def load(path, name):
 made_archives = load('tests/datasets/converters/made_archives.py', 'made_archives')
 voc_tool = load('tools/dataset_converters/voc_aug.py', 'voc_aug_tool')
 coco_tool = load('tools/dataset_converters/coco_wsss.py', 'coco_wsss_tool')
-check_tool = load('tools/check_dataset.py', 'check_dataset_tool')
+check_tool = load('tools/analysis_tools/check_dataset.py', 'check_dataset_tool')
 
 
 @pytest.fixture(scope='module')

@@ -18,7 +18,7 @@ Examples:
         --splits val --overlap ignore
 
     # Then check the result against the config
-    python tools/check_dataset.py configs/acr/vit-r50_coco.py
+    python tools/analysis_tools/check_dataset.py configs/acr/vit-r50_coco.py
 
 An interrupted run is resumed by running the same command: finished masks are skipped.
 The work is done by projects.acr.datasets.converters.COCOWSSSConverter.

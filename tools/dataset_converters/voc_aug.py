@@ -16,7 +16,7 @@ Examples:
         --out data/VOCdevkit/VOC2012 --workers 8
 
     # Then check the result against the config
-    python tools/check_dataset.py configs/acr/vit-r50_voc.py
+    python tools/analysis_tools/check_dataset.py configs/acr/vit-r50_voc.py
 
 An interrupted run is resumed by running the same command: finished files are skipped.
 The work is done by projects.acr.datasets.converters.VOCAugConverter.

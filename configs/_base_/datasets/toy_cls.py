@@ -1,4 +1,4 @@
-# The synthetic toy dataset (tools/make_toy_dataset.py): 96 px images, 5 classes.
+# The synthetic toy dataset (tools/dataset_converters/make_toy_dataset.py): 96 px images, 5 classes.
 dataset_type = 'ToyClsDataset'
 data_root = 'data/toy'
 crop_size = (96, 96)

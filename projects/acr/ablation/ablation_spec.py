@@ -16,7 +16,7 @@ A spec is a YAML file (``configs/ablations/*.yaml``)::
     evaluations:                        # optional extra tests of each run's last checkpoint
       refined: {model.test_cfg.refine: true}
     requires:                           # optional: file -> command that makes it
-      data/toy/.complete.json: [python, tools/make_toy_dataset.py, data/toy]
+      data/toy/.complete.json: [python, tools/dataset_converters/make_toy_dataset.py, data/toy]
     env: {WANDB_MODE: disabled}         # optional environment of the runs
     metrics:                            # the main table: name -> where the value comes from
       cam_val: {label: CAM mIoU (toy val, swept), scalar: cam/mIoU}

@@ -1,6 +1,6 @@
 """The performance page, generated from the benchmark's JSON records (one per machine).
 
-Every table of the page is rendered from a record that ``tools/benchmark.py --json``
+Every table of the page is rendered from a record that ``tools/analysis_tools/benchmark.py --json``
 wrote, with the machine and CPU capability line of that record and the command that
 reproduces it, so no figure is copied by hand.
 """
@@ -13,10 +13,10 @@ from .runner import DEFAULT_WORKLOADS, BenchmarkSettings, format_markdown
 #: What the generated page starts with.
 HEADER = """# Performance
 
-Generated from the JSON records of `tools/benchmark.py --json` (one per machine) by
+Generated from the JSON records of `tools/analysis_tools/benchmark.py --json` (one per machine) by
 
 ```bash
-python tools/benchmark_report.py {sources} --out {out}
+python tools/analysis_tools/benchmark_report.py {sources} --out {out}
 ```
 
 Do not edit by hand. How the benchmark measures (interleaved rounds, counted FLOPs, MFU,
@@ -41,9 +41,9 @@ def load_record(path: str) -> Dict[str, object]:
 
 
 def command_line(settings: Dict[str, object]) -> str:
-    """The ``tools/benchmark.py`` command that measures what ``settings`` say."""
+    """The ``tools/analysis_tools/benchmark.py`` command that measures what ``settings`` say."""
     defaults = BenchmarkSettings()
-    parts = ['python tools/benchmark.py']
+    parts = ['python tools/analysis_tools/benchmark.py']
     options = [('config', '--config'), ('device', '--device'), ('img_size', '--img-size'),
                ('batch', '--batch'), ('classes', '--classes'), ('repeats', '--repeats'),
                ('warmup', '--warmup'), ('eval_images', '--eval-images'),

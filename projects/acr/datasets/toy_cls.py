@@ -13,7 +13,7 @@ class ToyClsDataset(VOCClsDataset):
     The tree and the data info keys are those of :class:`VOCClsDataset`; only the classes
     differ: background plus ``ladybird``, ``tiger``, ``chessboard``, ``leaf`` and
     ``target``. All constructor arguments are those of :class:`VOCClsDataset`; generate the
-    data first with ``python tools/make_toy_dataset.py data/toy``.
+    data first with ``python tools/dataset_converters/make_toy_dataset.py data/toy``.
     """
 
     METAINFO = dict(classes=TOY_CLASSES, palette=[list(rgb) for rgb in TOY_PALETTE])

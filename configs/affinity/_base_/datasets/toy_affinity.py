@@ -1,5 +1,5 @@
-# The toy training images (tools/make_toy_dataset.py, 96 px) with their pseudo labels,
-# for AffinityNet on a CPU. Set the labels with --cfg-options
+# The toy training images (tools/dataset_converters/make_toy_dataset.py, 96 px) with their
+# pseudo labels, for AffinityNet on a CPU. Set the labels with --cfg-options
 #   train_dataloader.dataset.label_dir=work_dirs/<exp>/pseudo_labels
 data_root = 'data/toy'
 crop_size = (96, 96)

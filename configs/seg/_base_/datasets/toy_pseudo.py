@@ -1,5 +1,6 @@
-# The synthetic toy dataset (tools/make_toy_dataset.py, 96 px, background + 5 classes)
-# for stage 2: train images with stage-1 pseudo labels, evaluated on the real val masks.
+# The synthetic toy dataset (tools/dataset_converters/make_toy_dataset.py, 96 px, background
+# + 5 classes) for stage 2: train images with stage-1 pseudo labels, evaluated on the real val
+# masks.
 # The pseudo-label directory is taken from the working directory (not data_root):
 #   --cfg-options train_dataloader.dataset.pseudo_label_dir=work_dirs/<exp>/pseudo_labels
 dataset_type = 'BaseSegDataset'
