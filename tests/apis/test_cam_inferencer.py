@@ -17,7 +17,6 @@ from projects.acr.datasets import TOY_CLASSES as CLASSES
 from projects.acr.datasets import read_label_mask
 from projects.acr.evaluation import CAMFileEvaluator, CAMMetric
 from projects.acr.pseudo_labels import cam_path, load_cams
-from projects.acr.toy_data import make_toy_dataset
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(REPO, 'configs', 'acr', 'vit-tiny_toy.py')
@@ -38,11 +37,10 @@ def toy_cfg(root):
 
 
 @pytest.fixture(scope='module')
-def toy(tmp_path_factory):
+def toy(tmp_path_factory, shared_toy_dataset):
     """A tiny toy tree, its config and a random-weight checkpoint of the small model."""
     base = tmp_path_factory.mktemp('toy')
-    root = str(base / 'data')
-    make_toy_dataset(root, num_train=4, num_val=4, img_size=48, seed=0)
+    root = shared_toy_dataset(num_train=4, num_val=4, img_size=48, seed=0)
     cfg = toy_cfg(root)
     torch.manual_seed(0)
     init_default_scope('mmseg')

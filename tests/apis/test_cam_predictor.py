@@ -13,7 +13,6 @@ from projects.acr.apis import (CAMInferencer, CAMPredictor, ImageCAMInferencer, 
                                init_cam_model, override_test_cfg, pipeline_image_loader)
 from projects.acr.datasets import TOY_CLASSES, TOY_PALETTE
 from projects.acr.pseudo_labels import cam_path, load_cams
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.visualization.cam_overlay import render_cam_overlay
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -39,10 +38,9 @@ def small_cfg(root, resize=None):
 
 
 @pytest.fixture(scope='module')
-def toy(tmp_path_factory):
+def toy(tmp_path_factory, shared_toy_dataset):
     base = tmp_path_factory.mktemp('predictor')
-    root = str(base / 'data')
-    make_toy_dataset(root, num_train=2, num_val=3, img_size=48, seed=0)
+    root = shared_toy_dataset(num_train=2, num_val=3, img_size=48, seed=0)
     cfg = small_cfg(root, RESIZE)
     torch.manual_seed(0)
     init_default_scope('mmseg')

@@ -14,7 +14,6 @@ from PIL import Image
 from projects.acr.apis import CAMInferencer, ImageCAMInferencer, build_split_dataset
 from projects.acr.datasets import TOY_CLASSES, TOY_PALETTE
 from projects.acr.pseudo_labels import cam_path, load_cams
-from projects.acr.toy_data import make_toy_dataset
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(REPO, 'configs', 'acr', 'vit-tiny_toy.py')
@@ -43,10 +42,9 @@ def save_checkpoint(cfg, path, seed=0):
 
 
 @pytest.fixture(scope='module')
-def toy(tmp_path_factory):
+def toy(tmp_path_factory, shared_toy_dataset):
     base = tmp_path_factory.mktemp('image_cams')
-    root = str(base / 'data')
-    make_toy_dataset(root, num_train=2, num_val=3, img_size=48, seed=0)
+    root = shared_toy_dataset(num_train=2, num_val=3, img_size=48, seed=0)
     cfg = small_cfg(root)
     ckpt = save_checkpoint(cfg, str(base / 'model.pth'))
     folder = base / 'photos'

@@ -19,7 +19,6 @@ from PIL import Image
 import projects.acr.datasets.pseudo_label_dataset  # noqa: F401
 import projects.acr.models.segmentors  # noqa: F401
 from projects.acr.datasets import voc_palette
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.utils import adapt_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -42,15 +41,14 @@ SIZE = 48
 
 
 @pytest.fixture(scope='module')
-def tiny_tree(tmp_path_factory):
+def tiny_tree(tmp_path_factory, shared_toy_dataset):
     """Toy tree (4 train, 2 val, 48 px) and a separate dir of palette pseudo-label PNGs.
 
     The pseudo labels are the real masks with class ids moved by one (k -> k % 5 + 1) and
     a 255 band on the left, so that a label read from the wrong place shows.
     """
     root = tmp_path_factory.mktemp('seg')
-    tree = str(root / 'toy')
-    make_toy_dataset(tree, num_train=4, num_val=2, img_size=SIZE, seed=0)
+    tree = shared_toy_dataset(num_train=4, num_val=2, img_size=SIZE, seed=0)
     pseudo_dir = str(root / 'run' / 'pseudo_labels')
     os.makedirs(pseudo_dir)
     with open(osp.join(tree, SPLIT)) as f:

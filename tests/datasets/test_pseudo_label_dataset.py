@@ -10,7 +10,6 @@ from PIL import Image
 
 from projects.acr.datasets import TOY_CLASSES, voc_palette
 from projects.acr.datasets.pseudo_label_dataset import PseudoLabelSegDataset
-from projects.acr.toy_data import make_toy_dataset
 
 SPLIT = 'ImageSets/Segmentation/train_aug.txt'
 
@@ -37,10 +36,9 @@ def write_pseudo_labels(tree, out_dir):
 
 
 @pytest.fixture(scope='module')
-def toy_tree(tmp_path_factory):
+def toy_tree(tmp_path_factory, shared_toy_dataset):
     root = tmp_path_factory.mktemp('pseudo')
-    tree = str(root / 'toy')
-    make_toy_dataset(tree, num_train=4, num_val=2, img_size=48, seed=0)
+    tree = shared_toy_dataset(num_train=4, num_val=2, img_size=48, seed=0)
     pseudo_dir = str(root / 'run' / 'pseudo_labels')
     return tree, pseudo_dir, write_pseudo_labels(tree, pseudo_dir)
 

@@ -5,7 +5,6 @@ import pytest
 
 from projects.acr.pipeline import PipelineSettings, build_steps
 from projects.acr.pipeline.wsss_pipeline import affinity_by_default, affinity_config_for
-from projects.acr.toy_data import make_toy_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGE1 = osp.join(ROOT, 'configs/acr/vit-tiny_toy.py')
@@ -22,10 +21,8 @@ def run_pipeline_tool():
 
 
 @pytest.fixture(scope='module')
-def toy_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('toy'))
-    make_toy_dataset(root, num_train=4, num_val=2, img_size=48, seed=0)
-    return root
+def toy_root(shared_toy_dataset):
+    return shared_toy_dataset(num_train=4, num_val=2, img_size=48, seed=0)
 
 
 def test_affinity_steps_sit_between_labels_and_stage2(toy_root, tmp_path):

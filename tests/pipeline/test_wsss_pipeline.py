@@ -12,7 +12,6 @@ from projects.acr.pipeline import (PipelineSettings, build_steps, final_checkpoi
                                    run_pipeline)
 from projects.acr.pipeline.wsss_pipeline import load_config
 from projects.acr.pseudo_labels import dense_cams, load_cams
-from projects.acr.toy_data import make_toy_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGE1 = osp.join(ROOT, 'configs/acr/vit-tiny_toy.py')
@@ -32,10 +31,8 @@ TINY_STAGE2 = [
 
 
 @pytest.fixture(scope='module')
-def toy_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('toy'))
-    make_toy_dataset(root, num_train=8, num_val=4, img_size=48, seed=0)
-    return root
+def toy_root(shared_toy_dataset):
+    return shared_toy_dataset(num_train=8, num_val=4, img_size=48, seed=0)
 
 
 def _settings(toy_root, work_dir):

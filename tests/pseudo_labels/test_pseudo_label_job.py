@@ -9,17 +9,15 @@ from PIL import Image
 from projects.acr.pseudo_labels import (LabelImages, PseudoLabelGenerator, PseudoLabelJob,
                                         PseudoLabelSummary, PseudoLabelWriter, cam_path,
                                         images_from_config, images_from_tree, save_cams)
-from projects.acr.toy_data import make_toy_dataset
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(REPO, 'configs', 'acr', 'vit-tiny_toy.py')
 
 
 @pytest.fixture(scope='module')
-def toy(tmp_path_factory):
+def toy(tmp_path_factory, shared_toy_dataset):
     base = tmp_path_factory.mktemp('label_job')
-    root = str(base / 'toy')
-    make_toy_dataset(root, num_train=5, num_val=2, img_size=32, seed=0)
+    root = shared_toy_dataset(num_train=5, num_val=2, img_size=32, seed=0)
     images = images_from_tree(root)
     cam_dir = str(base / 'cams')
     for img_id in images.ids:

@@ -14,7 +14,6 @@ from mmseg.registry import MODELS
 
 import projects.acr  # noqa: F401  (registers the components)
 from projects.acr.pseudo_labels import cam_path, load_cams
-from projects.acr.toy_data import make_toy_dataset
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(REPO, 'configs', 'acr', 'vit-tiny_toy.py')
@@ -23,10 +22,9 @@ OPTIONS = ['model.backbone.timm_kwargs.img_size=48', 'model.backbone.timm_kwargs
 
 
 @pytest.fixture(scope='module')
-def toy(tmp_path_factory):
+def toy(tmp_path_factory, shared_toy_dataset):
     base = tmp_path_factory.mktemp('tools')
-    root = str(base / 'data')
-    make_toy_dataset(root, num_train=4, num_val=4, img_size=48, seed=0)
+    root = shared_toy_dataset(num_train=4, num_val=4, img_size=48, seed=0)
     cfg = Config.fromfile(TOY_CONFIG)
     cfg.merge_from_dict({o.split('=')[0]: int(o.split('=')[1]) for o in OPTIONS})
     init_default_scope('mmseg')

@@ -12,7 +12,6 @@ from PIL import Image
 
 from projects.acr.datasets import voc_palette
 from projects.acr.pseudo_labels import cam_path, save_cams
-from projects.acr.toy_data import make_toy_dataset
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO_ROOT, 'tools', 'make_pseudo_labels.py')
@@ -30,11 +29,10 @@ tool = load_tool()
 
 
 @pytest.fixture(scope='module')
-def toy(tmp_path_factory):
+def toy(tmp_path_factory, shared_toy_dataset):
     """A toy VOC tree and class maps made from its true masks plus noise."""
     base = tmp_path_factory.mktemp('pseudo_labels')
-    root = str(base / 'toy')
-    make_toy_dataset(root, num_train=4, num_val=4, img_size=48, seed=0)
+    root = shared_toy_dataset(num_train=4, num_val=4, img_size=48, seed=0)
     with open(osp.join(root, 'ImageSets', 'Segmentation', 'train_aug.txt')) as f:
         ids = f.read().split()
     cam_dir = str(base / 'cams')

@@ -15,10 +15,10 @@ BACKBONE = dict(type='AttentionViT', arch='vit_tiny_patch16_224', pretrained=Fal
                                  num_heads=2))
 
 
-def test_corpus_from_another_seed_is_disjoint_and_a_copy_is_caught(tmp_path):
-    toy = str(tmp_path / 'toy')
+def test_corpus_from_another_seed_is_disjoint_and_a_copy_is_caught(tmp_path,
+                                                                   shared_toy_dataset):
+    toy = shared_toy_dataset(num_train=4, num_val=2, img_size=48, seed=0)
     corpus = str(tmp_path / 'corpus')
-    make_toy_dataset(toy, num_train=4, num_val=2, img_size=48, seed=0)
     make_toy_dataset(corpus, num_train=6, num_val=0, img_size=48, seed=1)
     check_disjoint(corpus, [toy])
     name = sorted(os.listdir(osp.join(toy, 'JPEGImages')))[0]

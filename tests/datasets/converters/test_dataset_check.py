@@ -11,7 +11,7 @@ from PIL import Image
 from projects.acr.datasets.converters import COCOWSSSConverter, VOCAugConverter
 from projects.acr.datasets.converters.dataset_check import (DatasetChecker, check_item,
                                                             format_reports)
-from projects.acr.toy_data import make_toy_dataset, read_complete_marker
+from projects.acr.toy_data import read_complete_marker
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 TOY_CONFIG = osp.join(ROOT, 'configs', 'acr', 'vit-tiny_toy.py')
@@ -24,10 +24,8 @@ _spec.loader.exec_module(made_archives)
 
 
 @pytest.fixture(scope='module')
-def toy_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('check') / 'toy')
-    make_toy_dataset(root, num_train=6, num_val=4, img_size=48, seed=0)
-    return root
+def toy_root(shared_toy_dataset):
+    return shared_toy_dataset(num_train=6, num_val=4, img_size=48, seed=0)
 
 
 def with_root(config, root):

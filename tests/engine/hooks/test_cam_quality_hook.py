@@ -9,16 +9,13 @@ from mmengine.runner import Runner
 
 from projects.acr.evaluation import miou_from_confusion, sweep_confusion
 from projects.acr.pseudo_labels import PseudoLabelGenerator
-from projects.acr.toy_data import make_toy_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 @pytest.fixture(scope='module')
-def toy_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('toy'))
-    make_toy_dataset(root, num_train=6, num_val=2, img_size=48, seed=0)
-    return root
+def toy_root(shared_toy_dataset):
+    return shared_toy_dataset(num_train=6, num_val=2, img_size=48, seed=0)
 
 
 def _runner(toy_root, work_dir, hook, test_resize=None):
