@@ -37,7 +37,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.utils import allow_mmengine_checkpoints
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,9 +81,8 @@ def _load(path: str) -> dict:
 
 
 @pytest.mark.slow
-def test_two_cpu_processes_match_one_process(tmp_path):
-    data_root = str(tmp_path / 'toy')
-    make_toy_dataset(data_root, num_train=16, num_val=4, img_size=48, seed=0)
+def test_two_cpu_processes_match_one_process(tmp_path, shared_toy_dataset):
+    data_root = shared_toy_dataset(num_train=16, num_val=4, img_size=48, seed=0)
     base = str(ROOT / 'tests' / 'data' / 'tiny_toy_train.py')
     configs = {}
     for name, batch_size in (('dist', 2), ('single', 4)):

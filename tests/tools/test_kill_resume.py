@@ -21,7 +21,6 @@ from typing import Optional
 import pytest
 import torch
 
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.utils import allow_mmengine_checkpoints, is_complete_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,9 +82,8 @@ def _assert_equal_states(a, b, where: str = '') -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
-    data_root = str(tmp_path / 'toy')
-    make_toy_dataset(data_root, num_train=NUM_TRAIN, num_val=2, img_size=48, seed=0)
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path, shared_toy_dataset):
+    data_root = shared_toy_dataset(num_train=NUM_TRAIN, num_val=2, img_size=48, seed=0)
     config = tmp_path / 'tiny.py'
     config.write_text(TINY_CONFIG.format(
         base=str(ROOT / 'tests' / 'data' / 'tiny_toy_train.py'), data_root=data_root,

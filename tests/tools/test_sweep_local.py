@@ -12,7 +12,6 @@ import pytest
 from optuna.trial import TrialState
 
 from projects.acr.sweeps import read_metric
-from projects.acr.toy_data import make_toy_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,9 +69,8 @@ def _launches(trial_dir: str) -> list:
 
 
 @pytest.mark.slow
-def test_local_sweep_two_real_trials_study_table_and_rerun(tmp_path):
-    data_root = str(tmp_path / 'toy')
-    make_toy_dataset(data_root, num_train=16, num_val=8, img_size=48, seed=0)
+def test_local_sweep_two_real_trials_study_table_and_rerun(tmp_path, shared_toy_dataset):
+    data_root = shared_toy_dataset(num_train=16, num_val=8, img_size=48, seed=0)
     config = tmp_path / 'tiny_toy.py'
     config.write_text(TINY_CONFIG.format(base=str(ROOT / 'configs/acr/vit-tiny_toy.py'),
                                          data_root=data_root))

@@ -12,7 +12,6 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.utils import allow_mmengine_checkpoints, mmengine_checkpoint_globals
 from projects.acr.utils.checkpoint_safe_globals import history_buffer_method
 
@@ -101,9 +100,8 @@ def test_other_getattr_calls_are_refused():
 
 
 @pytest.mark.slow
-def test_training_checkpoints_load_and_resume_with_weights_only(tmp_path):
-    data_root = str(tmp_path / 'toy')
-    make_toy_dataset(data_root, num_train=8, num_val=2, img_size=48, seed=0)
+def test_training_checkpoints_load_and_resume_with_weights_only(tmp_path, shared_toy_dataset):
+    data_root = shared_toy_dataset(num_train=8, num_val=2, img_size=48, seed=0)
     config = tmp_path / 'tiny.py'
     config.write_text(TINY_CONFIG.format(
         base=str(ROOT / 'configs' / 'acr' / 'vit-tiny_toy.py'), data_root=data_root))

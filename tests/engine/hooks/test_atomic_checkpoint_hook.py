@@ -13,7 +13,6 @@ from mmengine.hooks import CheckpointHook
 from mmseg.registry import HOOKS
 
 from projects.acr.engine.hooks import AtomicCheckpointHook, AtomicLocalBackend
-from projects.acr.toy_data import make_toy_dataset
 from projects.acr.utils import find_latest_complete_checkpoint, is_complete_checkpoint
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -86,9 +85,8 @@ def _train(config: str, work_dir: str, *extra: str,
 
 
 @pytest.mark.slow
-def test_process_killed_while_writing_a_checkpoint(tmp_path):
-    data_root = str(tmp_path / 'toy')
-    make_toy_dataset(data_root, num_train=8, num_val=2, img_size=48, seed=0)
+def test_process_killed_while_writing_a_checkpoint(tmp_path, shared_toy_dataset):
+    data_root = shared_toy_dataset(num_train=8, num_val=2, img_size=48, seed=0)
     config = str(tmp_path / 'tiny.py')
     Path(config).write_text(TINY_CONFIG.format(
         base=str(ROOT / 'tests' / 'data' / 'tiny_toy_train.py'), data_root=data_root))

@@ -13,8 +13,6 @@ from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmseg.registry import DATASETS, MODELS
 
-from projects.acr.toy_data import make_toy_dataset
-
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'toco', '*.py')))
 PUBLISHED = [p for p in CONFIGS if '_toy' not in p]
@@ -80,9 +78,8 @@ visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
 
 @pytest.mark.slow
 @pytest.mark.parametrize('name', ['vit-tiny_toy', 'vit-tiny_toy_acr'])
-def test_toy_recipe_trains_end_to_end(name, tmp_path):
-    data_root = str(tmp_path / 'toy')
-    make_toy_dataset(data_root, num_train=16, num_val=4, img_size=96, seed=0)
+def test_toy_recipe_trains_end_to_end(name, tmp_path, shared_toy_dataset):
+    data_root = shared_toy_dataset(num_train=16, num_val=4, img_size=96, seed=0)
     config = tmp_path / f'{name}.py'
     config.write_text(TOY.format(base=osp.join(REPO, 'configs', 'toco', name + '.py'),
                                  data_root=data_root))
